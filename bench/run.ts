@@ -1,0 +1,142 @@
+// npm run bench [-- --duration 10 --connections 32 --only "persons"]
+// Starts Hearth and the bare baseline against the same PostgreSQL database, drives both with
+// autocannon one case at a time, and prints requests/s, p50/p99 latency and the Hearth/baseline ratio.
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { type BenchCase, type BenchContext, cases, type RequestSpec } from './cases.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    only: { type: 'string' },
+  },
+});
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = 'hearth_bench';
+const benchUrl = (() => {
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+const HEARTH_PORT = 18180;
+const BASELINE_PORT = 18181;
+
+async function recreateDatabase(): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await c.query(`CREATE DATABASE ${dbName}`);
+  await c.end();
+}
+
+function startChild(cmd: string[], env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, cmd, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 120_000;
+    const poll = async () => {
+      try {
+        const res = await fetch(readyUrl);
+        if (res.ok) return resolve(child);
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline || child.exitCode !== null)
+        return reject(new Error(`${cmd.join(' ')} did not start`));
+      setTimeout(poll, 250);
+    };
+    poll();
+  });
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function drive(baseUrl: string, spec: RequestSpec): Promise<Figures> {
+  const result = await autocannon({
+    url: baseUrl + spec.path,
+    method: spec.method,
+    headers: { 'content-type': 'application/json', ...(spec.headers ?? {}) },
+    body: spec.body,
+    connections: Number(args.connections),
+    duration: Number(args.duration),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+function fmt(f: Figures): string {
+  const bad = f.errors + f.non2xx > 0 ? ` (${f.errors} errors, ${f.non2xx} non-2xx)` : '';
+  return `${f.rps.toFixed(0).padStart(7)} req/s  p50 ${String(f.p50).padStart(4)} ms  p99 ${String(f.p99).padStart(4)} ms${bad}`;
+}
+
+async function main(): Promise<void> {
+  await recreateDatabase();
+  const ctx: BenchContext = {
+    hearthUrl: `http://127.0.0.1:${HEARTH_PORT}`,
+    auth: {},
+    state: {},
+    databaseUrl: benchUrl,
+  };
+  const hearth = await startChild(
+    ['bin/hearth.mjs', 'serve'],
+    {
+      DATABASE_URL: benchUrl,
+      PORT: String(HEARTH_PORT),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      HEARTH_ROOT_CLIENT_ID: 'bench-root',
+      HEARTH_ROOT_CLIENT_SECRET: 'bench-root-secret-0123456789',
+      HEARTH_RATE_LIMIT_PER_MINUTE: '1000000',
+      HEARTH_DB_POOL_SIZE: '10',
+    },
+    `http://127.0.0.1:${HEARTH_PORT}/readyz`,
+  );
+  const baseline = await startChild(
+    ['--import', 'tsx', 'bench/baseline.ts'],
+    { DATABASE_URL: benchUrl, BASELINE_PORT: String(BASELINE_PORT), POOL_SIZE: '10' },
+    `http://127.0.0.1:${BASELINE_PORT}/healthz`,
+  );
+  const selected = cases.filter((c: BenchCase) => !args.only || c.name.includes(args.only));
+  const rows: string[] = [];
+  try {
+    for (const c of selected) {
+      await c.setup?.(ctx);
+      const h = await drive(ctx.hearthUrl, c.hearth(ctx));
+      const b = await drive(`http://127.0.0.1:${BASELINE_PORT}`, c.baseline(ctx));
+      const ratio = h.rps / b.rps;
+      const line = `${c.name}\n  hearth   ${fmt(h)}\n  baseline ${fmt(b)}\n  ratio hearth/baseline ${ratio.toFixed(2)}`;
+      process.stdout.write(`${line}\n`);
+      rows.push(
+        `| ${c.name} | ${h.rps.toFixed(0)} | ${h.p50} / ${h.p99} | ${b.rps.toFixed(0)} | ${b.p50} / ${b.p99} | ${ratio.toFixed(2)} |`,
+      );
+    }
+  } finally {
+    hearth.kill('SIGTERM');
+    baseline.kill('SIGTERM');
+  }
+  process.stdout.write(
+    `\n| case | Hearth req/s | Hearth p50 / p99 ms | baseline req/s | baseline p50 / p99 ms | ratio |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+  );
+}
+
+await main();

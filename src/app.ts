@@ -1,0 +1,124 @@
+import qs from 'node:querystring';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { AppError } from './http/errors.js';
+import { loggerOptions } from './http/logging.js';
+import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
+import { registerOpenApi } from './http/openapi.js';
+import { sendProblem, toAppError } from './http/problem.js';
+import { requestIdFrom } from './http/request-id.js';
+import type { RouteAuth } from './http/route-auth.js';
+import { ProblemSchema } from './http/schemas.js';
+import { createValidatorCompiler } from './http/validation.js';
+import { opsRoutes } from './ops/routes.js';
+import './http/route-auth.js';
+
+/** Everything a route or service needs from the running app; no module-level state. */
+export interface AppContext {
+  config: Config;
+  db: Database;
+  metrics: Metrics;
+  /** Routes registered on this app with their auth declaration (OpenAPI and the route-walk test). */
+  routes: RegisteredRoute[];
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  auth: RouteAuth | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hearth: AppContext;
+  }
+}
+
+export interface BuildOptions {
+  config: Config;
+  db: Database;
+  logger?: FastifyBaseLogger;
+  /** Default process metrics (CPU, memory) only for the real server, not for every test app. */
+  processMetrics?: boolean;
+}
+
+export type HearthApp = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
+
+function describeSecurity(route: RouteOptions): void {
+  const auth = route.config?.auth;
+  route.schema ??= {};
+  const schema = route.schema as Record<string, unknown>;
+  if (!auth || auth.public) {
+    schema.security = [];
+    return;
+  }
+  schema.security = auth.scheme === 'basic' ? [{ basicAuth: [] }] : [{ bearerAuth: [] }];
+  schema.response ??= {};
+  const response = schema.response as Record<string, unknown>;
+  for (const status of [400, 401, 403, 429, 500]) response[status] ??= ProblemSchema;
+}
+
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config, db } = options;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config) }),
+    genReqId: requestIdFrom,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = createMetrics(db, options.processMetrics ?? false);
+  const context: AppContext = { config, db, metrics, routes: [] };
+  app.decorate('hearth', context);
+
+  app.setValidatorCompiler(createValidatorCompiler());
+
+  // Bodies are JSON unless a route registers its own parser; text/plain is not accepted.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (_req, body, done) => done(null, { ...qs.parse(body as string) }),
+  );
+
+  app.addHook('onRoute', (route) => {
+    // The interactive reference is public; its routes come from @fastify/swagger-ui.
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) {
+      route.config = { ...route.config, auth: { public: true } };
+    }
+    describeSecurity(route);
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      context.routes.push({ method, url: route.url, auth: route.config?.auth });
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { error, internal } = toAppError(err);
+    if (internal) request.log.error({ err }, 'unhandled error');
+    return sendProblem(request, reply, error);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new AppError('ERR_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  registerMetricsHooks(app, metrics);
+  await registerOpenApi(app, config);
+  await app.register(opsRoutes);
+  return app;
+}

@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { openDatabase } from '../db/open.js';
+import { handleSignals, startServer } from '../server.js';
+
+const USAGE = `hearth <command> [options]
+
+Commands:
+  serve                 start the HTTP server (migrates first)
+  migrate               apply pending database migrations and exit
+  help                  show this text
+
+Configuration comes from environment variables; see README.md.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+async function serve(): Promise<number> {
+  const server = await startServer(loadConfig());
+  handleSignals(server);
+  server.app.log.info(`Hearth listening on ${server.url} (docs at ${server.url}/docs)`);
+  return -1; // keep running
+}
+
+async function runMigrate(): Promise<number> {
+  const config = loadConfig();
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    const report = await migrate(db);
+    process.stdout.write(
+      report.applied.length > 0
+        ? `applied ${report.applied.length} migration(s): ${report.applied.join(', ')}\n`
+        : `nothing to apply (${report.alreadyApplied} already applied)\n`,
+    );
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+export const COMMANDS: Record<string, Command> = {
+  serve,
+  migrate: runMigrate,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+  const [name, ...rest] = positionals;
+  if (!name || name === 'help' || argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest.length ? argv.slice(argv.indexOf(name) + 1) : []);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,80 @@
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+
+export interface Rows<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** Anything that runs one parameterised statement: the database itself or an open transaction. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Rows<R>>;
+}
+
+export interface TxOptions {
+  /**
+   * When set, the transaction runs as the unprivileged `hearth_app` role with `app.tenant_id`
+   * set, so row-level security limits every statement to that tenant.
+   */
+  tenantId?: string | null;
+}
+
+export interface Tx extends Queryable {
+  /** Tenant the transaction is bound to, or null for a system (RLS-exempt) transaction. */
+  readonly tenantId: string | null;
+  /** The raw client, for driver-specific paths such as COPY. */
+  readonly client: pg.PoolClient;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** The embedded instance when kind is pglite (bulk paths use its native API). */
+  readonly pglite: PGlite | null;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /** Runs a script of several statements (migrations). No parameters. */
+  exec(sql: string): Promise<void>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function assertUuid(value: string): string {
+  if (!UUID_RE.test(value)) throw new Error('tenant id must be a UUID');
+  return value;
+}
+
+/**
+ * Postgres error codes the domain layers translate into problems. Kept here so no layer above
+ * matches driver messages.
+ */
+export const PgCode = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  checkViolation: '23514',
+  notNullViolation: '23502',
+  exclusionViolation: '23P01',
+  serializationFailure: '40001',
+  deadlock: '40P01',
+  insufficientPrivilege: '42501',
+  rlsViolation: '42501',
+  invalidTextRepresentation: '22P02',
+  raiseException: 'P0001',
+} as const;
+
+export interface PgError {
+  code?: string;
+  constraint?: string;
+  detail?: string;
+  message: string;
+}
+
+export function isPgError(e: unknown): e is PgError {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof (e as PgError).code === 'string';
+}

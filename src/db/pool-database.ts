@@ -1,0 +1,91 @@
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { assertUuid, type Database, type PoolStats, type Rows, type Tx, type TxOptions } from './database.js';
+
+const OID = { int8: 20, numeric: 1700, date: 1082 } as const;
+
+/**
+ * Type parsers shared by both pools (set per pool, never globally): int8 counts and numeric
+ * scores as numbers (they stay far below 2^53 and are never money), dates as 'YYYY-MM-DD'
+ * strings because a birth date is not an instant and must not shift with a time zone.
+ */
+export const TYPE_PARSERS: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === OID.int8) return (v: string) => Number.parseInt(v, 10);
+    if (oid === OID.numeric) return (v: string) => Number.parseFloat(v);
+    if (oid === OID.date) return (v: string) => v;
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+type QueryConfig = pg.QueryConfig & { queryMode?: 'extended' };
+
+/**
+ * One implementation over `pg.Pool` for both engines. PGlite is reached through its
+ * node-postgres adapter (a pool of one connection); on it every parameterised statement uses
+ * the extended protocol, because the adapter loses track of a simple-protocol error inside a
+ * transaction and hangs.
+ */
+export class PoolDatabase implements Database {
+  constructor(
+    readonly kind: 'pglite' | 'postgres',
+    private readonly pool: pg.Pool,
+    readonly pglite: PGlite | null,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  private config(text: string, params?: readonly unknown[]): QueryConfig {
+    const c: QueryConfig = { text, values: params as unknown[] | undefined };
+    if (this.kind === 'pglite') c.queryMode = 'extended';
+    return c;
+  }
+
+  async query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
+    const res = await this.pool.query(this.config(text, params));
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    const client = await this.pool.connect();
+    const tenantId = options.tenantId ?? null;
+    try {
+      if (tenantId === null) {
+        await client.query('BEGIN');
+      } else {
+        // One round trip: the tenant id is checked to be a UUID before it is inlined.
+        await client.query(
+          `BEGIN; SET LOCAL ROLE hearth_app; SELECT set_config('app.tenant_id', '${assertUuid(tenantId)}', true)`,
+        );
+      }
+      const tx: Tx = {
+        tenantId,
+        client,
+        query: async <R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> => {
+          const res = await client.query(this.config(text, params));
+          return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+        },
+      };
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  stats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+    await this.onClose();
+  }
+}
