@@ -1,6 +1,11 @@
 import qs from 'node:querystring';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import { registerAuditHook } from './audit/hook.js';
+import { auditRoutes } from './audit/routes.js';
+import { registerAuthHooks } from './auth/hooks.js';
+import { authRoutes } from './auth/routes.js';
+import { clientRoutes } from './clients/routes.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { AppError } from './http/errors.js';
@@ -12,7 +17,10 @@ import { requestIdFrom } from './http/request-id.js';
 import type { RouteAuth } from './http/route-auth.js';
 import { ProblemSchema } from './http/schemas.js';
 import { createValidatorCompiler } from './http/validation.js';
+import { registerIdempotencyHooks } from './idempotency/hooks.js';
 import { opsRoutes } from './ops/routes.js';
+import { createServices, type Services } from './services.js';
+import { tenancyRoutes } from './tenancy/routes.js';
 import './http/route-auth.js';
 
 /** Everything a route or service needs from the running app; no module-level state. */
@@ -20,6 +28,7 @@ export interface AppContext {
   config: Config;
   db: Database;
   metrics: Metrics;
+  services: Services;
   /** Routes registered on this app with their auth declaration (OpenAPI and the route-walk test). */
   routes: RegisteredRoute[];
 }
@@ -73,8 +82,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics(db, options.processMetrics ?? false);
-  const context: AppContext = { config, db, metrics, routes: [] };
+  const services = await createServices(config, db, app.log);
+  const context: AppContext = { config, db, metrics, services, routes: [] };
   app.decorate('hearth', context);
+  app.addHook('onClose', async () => services.close());
 
   app.setValidatorCompiler(createValidatorCompiler());
 
@@ -118,7 +129,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   );
 
   registerMetricsHooks(app, metrics);
+  registerAuthHooks(app, {
+    db,
+    authenticator: services.authenticator,
+    limiter: services.limiter,
+    defaultRateLimit: config.rateLimitPerMinute,
+  });
+  registerIdempotencyHooks(app, db, config.idempotencyTtlSeconds);
+  registerAuditHook(app, services.auditBuffer);
   await registerOpenApi(app, config);
   await app.register(opsRoutes);
+  await app.register(authRoutes);
+  await app.register(tenancyRoutes);
+  await app.register(clientRoutes);
+  await app.register(auditRoutes);
   return app;
 }

@@ -23,6 +23,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   try {
     const report = await migrate(db);
     app = await buildApp({ config, db, processMetrics: true });
+    if (config.rootClientId && config.rootClientSecret) {
+      const outcome = await app.hearth.services.clients.ensureRootClient(
+        config.rootClientId,
+        config.rootClientSecret,
+      );
+      app.log.info({ client_id: config.rootClientId, outcome }, 'bootstrap ROOT client');
+    }
     app.log.info(
       { applied: report.applied, already_applied: report.alreadyApplied, database: db.kind },
       'database ready',

@@ -3,12 +3,17 @@ import { ConfigError, loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { handleSignals, startServer } from '../server.js';
+import { clientCommand, keysCommand, tenantCommand } from './admin.js';
 
 const USAGE = `hearth <command> [options]
 
 Commands:
   serve                 start the HTTP server (migrates first)
   migrate               apply pending database migrations and exit
+  tenant create --code CODE --name NAME
+  client create --name NAME --roles ROLE[,ROLE] [--tenant CODE|ID] [--scopes …] [--verticals CODE,…]
+                        prints the client secret once
+  keys rotate           sign new tokens with a new key (old tokens keep verifying)
   help                  show this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -41,11 +46,14 @@ async function runMigrate(): Promise<number> {
 export const COMMANDS: Record<string, Command> = {
   serve,
   migrate: runMigrate,
+  tenant: tenantCommand,
+  client: clientCommand,
+  keys: keysCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
-  const [name, ...rest] = positionals;
+  const [name] = positionals;
   if (!name || name === 'help' || argv.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 1;
@@ -56,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command(rest.length ? argv.slice(argv.indexOf(name) + 1) : []);
+    return await command(argv.slice(argv.indexOf(name) + 1));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

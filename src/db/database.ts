@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 
 export interface Rows<R> {
@@ -22,8 +22,10 @@ export interface TxOptions {
 export interface Tx extends Queryable {
   /** Tenant the transaction is bound to, or null for a system (RLS-exempt) transaction. */
   readonly tenantId: string | null;
-  /** The raw client, for driver-specific paths such as COPY. */
-  readonly client: pg.PoolClient;
+  /** Runs a script of several statements in this transaction. No parameters. */
+  exec(sql: string): Promise<void>;
+  /** The driver's own handle, for engine-specific bulk paths (COPY). */
+  readonly raw: { kind: 'postgres'; client: pg.PoolClient } | { kind: 'pglite'; tx: Transaction };
 }
 
 export interface PoolStats {

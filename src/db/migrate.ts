@@ -68,9 +68,7 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<Migra
         }
         return false;
       }
-      // A multi-statement script: PGlite's own exec runs it on the same single session.
-      if (db.pglite) await db.pglite.exec(m.sql);
-      else await tx.client.query(m.sql);
+      await tx.exec(m.sql);
       await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
         m.version,
         m.name,

@@ -6,10 +6,10 @@ import { cube } from '@electric-sql/pglite/contrib/cube';
 import { earthdistance } from '@electric-sql/pglite/contrib/earthdistance';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
 import type { Database } from './database.js';
-import { PoolDatabase, TYPE_PARSERS } from './pool-database.js';
+import { PGLITE_PARSERS, PgliteDatabase } from './pglite-database.js';
+import { PostgresDatabase, TYPE_PARSERS } from './postgres-database.js';
 
 export const PGLITE_EXTENSIONS = { pg_trgm, cube, earthdistance, btree_gist, citext, pgcrypto };
 
@@ -25,10 +25,10 @@ export async function openPglite(dataDir: string, snapshot?: Blob): Promise<Data
   const pglite = await PGlite.create({
     dataDir,
     extensions: PGLITE_EXTENSIONS,
+    parsers: PGLITE_PARSERS,
     ...(snapshot ? { loadDataDir: snapshot } : {}),
   });
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, types: TYPE_PARSERS });
-  return new PoolDatabase('pglite', pool, pglite, () => pglite.close());
+  return new PgliteDatabase(pglite);
 }
 
 export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
@@ -40,7 +40,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   });
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  return new PoolDatabase('postgres', pool, null);
+  return new PostgresDatabase(pool);
 }
 
 /** `databaseUrl` null: PGlite persisted in dataDir; `memory://`: in-memory PGlite; else PostgreSQL. */

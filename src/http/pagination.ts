@@ -38,3 +38,19 @@ export function pageOf<R>(
   const data = rows.slice(0, limit);
   return { data, next_cursor: encodeCursor(keyOf(data[data.length - 1])) };
 }
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor holding one UUID (lists ordered by their UUIDv7 id). */
+export function decodeIdCursor(cursor: string | undefined): string | null {
+  const values = decodeCursor(cursor, 1);
+  if (values === null) return null;
+  const id = values[0];
+  if (typeof id !== 'string' || !UUID_RE.test(id)) {
+    throw new AppError('ERR_VAL_INVALID_FORMAT', 'cursor is not a cursor this server issued', {
+      status: 400,
+      errors: [{ field: 'cursor', message: 'invalid cursor' }],
+    });
+  }
+  return id;
+}

@@ -17,5 +17,7 @@ export type RouteAuth =
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** Audit calls to this public route too (token endpoints). */
+    auditPublic?: boolean;
   }
 }

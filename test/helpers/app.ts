@@ -23,7 +23,15 @@ export async function openTestDatabase(): Promise<Database> {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', HEARTH_WORKERS: 'false', ...env });
+  const redis = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {};
+  return loadConfig({
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    HEARTH_WORKERS: 'false',
+    HEARTH_RATE_LIMIT_PER_MINUTE: '100000',
+    HEARTH_TOKEN_RATE_LIMIT_PER_MINUTE: '100000',
+    ...redis,
+    ...env,
+  });
 }
 
 export async function createTestApp(
@@ -35,6 +43,7 @@ export async function createTestApp(
   const app = await buildApp({ config, db });
   if (extend) await extend(app);
   await app.ready();
+  await app.hearth.services.clients.ensureRootClient(TEST_ROOT.id, TEST_ROOT.secret);
   return {
     app,
     db,
@@ -47,3 +56,5 @@ export async function createTestApp(
 }
 
 export const isPostgres = () => inject('testDatabaseUrl') !== null;
+
+export const TEST_ROOT = { id: 'test-root', secret: 'test-root-secret-0123456789' };

@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { assertUuid, type Database, type PoolStats, type Rows, type Tx, type TxOptions } from './database.js';
 
@@ -18,30 +17,15 @@ export const TYPE_PARSERS: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-type QueryConfig = pg.QueryConfig & { queryMode?: 'extended' };
+/** PostgreSQL through a `pg.Pool`. */
+export class PostgresDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly pglite = null;
 
-/**
- * One implementation over `pg.Pool` for both engines. PGlite is reached through its
- * node-postgres adapter (a pool of one connection); on it every parameterised statement uses
- * the extended protocol, because the adapter loses track of a simple-protocol error inside a
- * transaction and hangs.
- */
-export class PoolDatabase implements Database {
-  constructor(
-    readonly kind: 'pglite' | 'postgres',
-    private readonly pool: pg.Pool,
-    readonly pglite: PGlite | null,
-    private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
-
-  private config(text: string, params?: readonly unknown[]): QueryConfig {
-    const c: QueryConfig = { text, values: params as unknown[] | undefined };
-    if (this.kind === 'pglite') c.queryMode = 'extended';
-    return c;
-  }
+  constructor(private readonly pool: pg.Pool) {}
 
   async query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
-    const res = await this.pool.query(this.config(text, params));
+    const res = await this.pool.query(text, params as unknown[] | undefined);
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
   }
 
@@ -63,10 +47,13 @@ export class PoolDatabase implements Database {
       }
       const tx: Tx = {
         tenantId,
-        client,
+        raw: { kind: 'postgres', client },
         query: async <R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> => {
-          const res = await client.query(this.config(text, params));
+          const res = await client.query(text, params as unknown[] | undefined);
           return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+        },
+        exec: async (sql: string) => {
+          await client.query(sql);
         },
       };
       const result = await fn(tx);
@@ -86,6 +73,5 @@ export class PoolDatabase implements Database {
 
   async close(): Promise<void> {
     await this.pool.end();
-    await this.onClose();
   }
 }

@@ -1,0 +1,77 @@
+import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { assertUuid, type Database, type PoolStats, type Rows, type Tx, type TxOptions } from './database.js';
+
+/**
+ * Result parsers matching the PostgreSQL driver's: dates stay 'YYYY-MM-DD', numeric is a number,
+ * bytea a Buffer.
+ */
+export const PGLITE_PARSERS = {
+  1082: (v: string) => v,
+  1700: (v: string) => Number.parseFloat(v),
+  17: (v: string) => Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex'),
+};
+
+/**
+ * The embedded engine through PGlite's own API (its node-postgres adapter loses the connection
+ * after the first failed statement). PGlite has one session: statements and transactions queue.
+ * Never call the database itself from inside a transaction callback, it would wait forever.
+ */
+export class PgliteDatabase implements Database {
+  readonly kind = 'pglite' as const;
+  private active = 0;
+
+  constructor(readonly pglite: PGlite) {}
+
+  private async track<T>(fn: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+    }
+  }
+
+  query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
+    return this.track(async () => {
+      const res = await this.pglite.query<R>(text, params as unknown[] | undefined);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    });
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.track(() => this.pglite.exec(sql));
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    const tenantId = options.tenantId ?? null;
+    return this.track(() =>
+      this.pglite.transaction(async (raw: Transaction) => {
+        if (tenantId !== null) {
+          await raw.exec(
+            `SET LOCAL ROLE hearth_app; SELECT set_config('app.tenant_id', '${assertUuid(tenantId)}', true)`,
+          );
+        }
+        const tx: Tx = {
+          tenantId,
+          raw: { kind: 'pglite', tx: raw },
+          query: async <R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> => {
+            const res = await raw.query<R>(text, params as unknown[] | undefined);
+            return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+          },
+          exec: async (sql: string) => {
+            await raw.exec(sql);
+          },
+        };
+        return fn(tx);
+      }),
+    );
+  }
+
+  stats(): PoolStats {
+    return { total: 1, idle: this.active === 0 ? 1 : 0, waiting: Math.max(0, this.active - 1) };
+  }
+
+  async close(): Promise<void> {
+    await this.pglite.close();
+  }
+}
