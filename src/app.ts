@@ -18,9 +18,15 @@ import type { RouteAuth } from './http/route-auth.js';
 import { ProblemSchema } from './http/schemas.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { registerIdempotencyHooks } from './idempotency/hooks.js';
+import { integrationRoutes } from './integrations/routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { createServices, type Services } from './services.js';
+import { consentRoutes } from './consent/routes.js';
+import { householdRoutes } from './registry/household-routes.js';
+import { personRoutes } from './registry/person-routes.js';
+import { registryRoutes } from './registry/registry-routes.js';
 import { tenancyRoutes } from './tenancy/routes.js';
+import { vocabularyRoutes } from './vocabulary/routes.js';
 import './http/route-auth.js';
 
 /** Everything a route or service needs from the running app; no module-level state. */
@@ -142,6 +148,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(authRoutes);
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);
+  await app.register(integrationRoutes);
   await app.register(auditRoutes);
+  await app.register(vocabularyRoutes);
+  await app.register(personRoutes);
+  await app.register(householdRoutes);
+  await app.register(registryRoutes);
+  await app.register(consentRoutes);
   return app;
 }

@@ -19,6 +19,7 @@ export interface Config {
   redisUrl: string | null;
   idempotencyTtlSeconds: number;
   runWorkers: boolean;
+  attachmentMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -50,6 +51,7 @@ export const CONFIG_VARIABLES = [
   'REDIS_URL',
   'HEARTH_IDEMPOTENCY_TTL',
   'HEARTH_WORKERS',
+  'HEARTH_ATTACHMENT_MAX_BYTES',
 ] as const;
 
 class Reader {
@@ -150,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     idempotencyTtlSeconds: r.int('HEARTH_IDEMPOTENCY_TTL', 86400, 60, 30 * 86400),
     runWorkers: r.bool('HEARTH_WORKERS', true),
+    attachmentMaxBytes: r.int('HEARTH_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

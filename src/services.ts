@@ -12,10 +12,23 @@ import { createClientService } from './clients/service.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { forbidden } from './http/errors.js';
+import { createIntegrationService } from './integrations/service.js';
 import { DbRateLimiter } from './ratelimit/db-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import { RedisRateLimiter } from './ratelimit/redis-limiter.js';
+import { createAttachmentService } from './consent/attachments.js';
+import { createConsentService } from './consent/service.js';
+import { createExtensionService } from './registry/extensions.js';
+import { createGeoService } from './registry/geo.js';
+import { createHouseholdSearch } from './registry/household-search.js';
+import { createHouseholdService } from './registry/household-service.js';
+import { createPersonSearch } from './registry/person-search.js';
+import { createPersonService } from './registry/person-service.js';
+import { createRelationshipService } from './registry/relationships.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
+import { createTenantSettings } from './tenancy/settings.js';
+import { seedVocabularies } from './vocabulary/seed.js';
+import { createVocabularyService } from './vocabulary/service.js';
 
 /** Builds every domain service of one app instance over one database. */
 export async function createServices(config: Config, db: Database, log: FastifyBaseLogger | null = null) {
@@ -30,8 +43,21 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     : new DbRateLimiter(db);
 
   const verticals = createVerticalService(db);
-  const tenants = createTenantService(db, [seedSystemVerticals]);
+  const tenants = createTenantService(db, [seedSystemVerticals, seedVocabularies]);
+  const settings = createTenantSettings();
+  const vocabularies = createVocabularyService(db);
+  const extensions = createExtensionService(db);
+  const geo = createGeoService(db);
+  const registryDeps = { db, settings, vocabularies, extensions };
+  const persons = createPersonService(registryDeps);
+  const personSearch = createPersonSearch(registryDeps);
+  const households = createHouseholdService(registryDeps);
+  const householdSearch = createHouseholdSearch(db);
+  const relationships = createRelationshipService(db);
+  const consents = createConsentService({ db, settings, verticals });
+  const attachments = createAttachmentService(db);
   const clients = createClientService(db, clientCache, verticals);
+  const integrations = createIntegrationService(db, { clients, clientCache, verticals });
   const auditBuffer = new AuditBuffer(db, log);
   const audit = createAuditService(db, auditBuffer);
   const oauth: OAuthDeps = {
@@ -64,8 +90,20 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     tenants,
     verticals,
     clients,
+    integrations,
     audit,
     auditBuffer,
+    settings,
+    vocabularies,
+    extensions,
+    geo,
+    persons,
+    personSearch,
+    households,
+    householdSearch,
+    relationships,
+    consents,
+    attachments,
     async close() {
       await auditBuffer.flush();
       await limiter.close();

@@ -71,8 +71,9 @@ export async function loadClientRecord(db: Queryable, clientId: string): Promise
     `SELECT c.id, c.client_id, c.tenant_id, t.status AS tenant_status, c.name, c.secret_hash, c.roles,
             c.scopes, c.vertical_ids, c.allowed_programs, c.rate_limit_per_minute, c.active,
             c.consent_bound, c.integration_id, c.source_system, c.token_generation,
-            NULL::text AS integration_status
+            i.status AS integration_status
        FROM api_clients c LEFT JOIN tenants t ON t.id = c.tenant_id
+       LEFT JOIN integrations i ON i.tenant_id = c.tenant_id AND i.id = c.integration_id
       WHERE c.client_id = $1`,
     [clientId],
   );

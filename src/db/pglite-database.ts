@@ -1,4 +1,4 @@
-import type { PGlite, Transaction } from '@electric-sql/pglite';
+import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import { assertUuid, type Database, type PoolStats, type Rows, type Tx, type TxOptions } from './database.js';
 
 /**
@@ -10,6 +10,11 @@ export const PGLITE_PARSERS = {
   1700: (v: string) => Number.parseFloat(v),
   17: (v: string) => Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex'),
 };
+
+/** Like pg's rowCount: rows returned by a query, rows changed by INSERT/UPDATE/DELETE. */
+function toRows<R>(res: Results<R>): Rows<R> {
+  return { rows: res.rows, rowCount: res.fields.length > 0 ? res.rows.length : (res.affectedRows ?? 0) };
+}
 
 /**
  * The embedded engine through PGlite's own API (its node-postgres adapter loses the connection
@@ -33,8 +38,7 @@ export class PgliteDatabase implements Database {
 
   query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
     return this.track(async () => {
-      const res = await this.pglite.query<R>(text, params as unknown[] | undefined);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      return toRows(await this.pglite.query<R>(text, params as unknown[] | undefined));
     });
   }
 
@@ -55,8 +59,7 @@ export class PgliteDatabase implements Database {
           tenantId,
           raw: { kind: 'pglite', tx: raw },
           query: async <R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> => {
-            const res = await raw.query<R>(text, params as unknown[] | undefined);
-            return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+            return toRows(await raw.query<R>(text, params as unknown[] | undefined));
           },
           exec: async (sql: string) => {
             await raw.exec(sql);

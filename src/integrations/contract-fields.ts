@@ -1,0 +1,62 @@
+/**
+ * The field names a contract's `field_list` may name: a person's top-level fields and, prefixed
+ * `household.`, a household's. Pull projects records to these names and push accepts only them;
+ * the registry module imports the same lists so the two never drift apart.
+ */
+export const PERSON_FIELDS = [
+  'given_name',
+  'family_name',
+  'additional_name',
+  'full_name',
+  'date_of_birth',
+  'age_estimate',
+  'birth_date_estimated',
+  'gender',
+  'identities',
+  'contacts',
+  'birth_place',
+  'address',
+  'geo_id',
+  'household_id',
+  'extensions',
+  'verification_status',
+  'status',
+  'system_guid',
+  'person_id',
+] as const;
+export type PersonField = (typeof PERSON_FIELDS)[number];
+
+export const HOUSEHOLD_FIELD_PREFIX = 'household.';
+
+export const HOUSEHOLD_FIELDS = [
+  'household.household_name',
+  'household.leader_id',
+  'household.geo_id',
+  'household.address',
+  'household.status',
+  'household.geo_lat',
+  'household.geo_lon',
+  'household.geo_accuracy',
+  'household.geo_captured_at',
+  'household.group_kind',
+  'household.members',
+] as const;
+export type HouseholdField = (typeof HOUSEHOLD_FIELDS)[number];
+
+export const CONTRACT_FIELDS: readonly string[] = [...PERSON_FIELDS, ...HOUSEHOLD_FIELDS];
+
+/** What a contract may share: a category must be listed for its fields to be exchanged. */
+export const DATA_CATEGORIES = ['person', 'household', 'membership', 'relationship'] as const;
+export type DataCategory = (typeof DATA_CATEGORIES)[number];
+
+export function isPersonField(name: string): name is PersonField {
+  return (PERSON_FIELDS as readonly string[]).includes(name);
+}
+
+export function isHouseholdField(name: string): name is HouseholdField {
+  return (HOUSEHOLD_FIELDS as readonly string[]).includes(name);
+}
+
+export function isContractField(name: string): boolean {
+  return isPersonField(name) || isHouseholdField(name);
+}

@@ -1,0 +1,134 @@
+import { assertSearchable, decideMany } from '../access/person-access.js';
+import type { Actor } from '../auth/principal.js';
+import type { Database } from '../db/database.js';
+import { requireTenant, tenantTx } from '../db/tx.js';
+import { AppError } from '../http/errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import { isUuid } from '../lib/ids.js';
+import { assertGeoArea } from './geo.js';
+import { findHouseholds } from './household-repo.js';
+import type { HouseholdSearchQuery, HouseholdView } from './household-schemas.js';
+import { householdView } from './household-service.js';
+import { fillPage, type Key } from './paging.js';
+import { Params, radiusOf } from './person-search.js';
+
+type Hit = HouseholdView & { matched_fields: string[]; distance_km?: number; position_source?: string };
+
+interface Candidate {
+  id: string;
+  leader_id: string;
+  distance_m?: number;
+  src?: string;
+}
+
+/**
+ * Household search by area (descendants included), status and radius. A household is placed at
+ * its own coordinates, or else at its area's centroid; both come from spatial indexes.
+ */
+export function createHouseholdSearch(db: Database) {
+  return {
+    async search(actor: Actor, query: HouseholdSearchQuery & { limit: number }) {
+      const tenantId = requireTenant(actor);
+      const radius = radiusOf(query);
+      return tenantTx(db, actor, async (tx) => {
+        const p = new Params();
+        const tenant = p.add(tenantId);
+        const where = [`h.tenant_id = ${tenant}`];
+        const matched: string[] = [];
+        const status = query.status ?? 'active';
+        if (status === 'active') where.push(`h.status <> 'archived'`);
+        else if (status !== 'all') where.push(`h.status = ${p.add(status)}`);
+        if (query.geo_id) {
+          await assertGeoArea(tx, tenantId, query.geo_id);
+          where.push(`h.geo_id IN (SELECT id FROM geo_areas WHERE tenant_id = ${tenant} AND path @> ARRAY[${p.add(query.geo_id)}::uuid])`);
+          matched.push('geo_id');
+        }
+        let withClause = '';
+        let from = 'households h';
+        let select = 'h.id, h.leader_id';
+        if (radius) {
+          assertSearchable(actor, 'position', { position: 'sensitive' });
+          const center = `ll_to_earth(${p.add(radius.lat)}::float8, ${p.add(radius.lon)}::float8)`;
+          const meters = p.add(radius.radiusKm * 1000);
+          withClause = `WITH ga AS (
+              SELECT g.id, earth_distance(ll_to_earth(g.centroid_lat, g.centroid_lon), ${center}) AS d FROM geo_areas g
+               WHERE g.tenant_id = ${tenant} AND g.centroid_lat IS NOT NULL
+                 AND earth_box(${center}, ${meters}::float8) @> ll_to_earth(g.centroid_lat, g.centroid_lon)),
+            dist AS (
+              SELECT h.id, earth_distance(ll_to_earth(h.geo_lat, h.geo_lon), ${center}) AS d, 'household' AS src
+                FROM households h
+               WHERE h.tenant_id = ${tenant} AND h.geo_lat IS NOT NULL
+                 AND earth_box(${center}, ${meters}::float8) @> ll_to_earth(h.geo_lat, h.geo_lon)
+                 AND earth_distance(ll_to_earth(h.geo_lat, h.geo_lon), ${center}) <= ${meters}::float8
+              UNION ALL
+              SELECT h.id, ga.d, 'geo_area_centroid' FROM ga
+                JOIN households h ON h.tenant_id = ${tenant} AND h.geo_id = ga.id AND h.geo_lat IS NULL
+               WHERE ga.d <= ${meters}::float8)`;
+          from = 'households h JOIN dist ON dist.id = h.id';
+          select = 'h.id, h.leader_id, dist.d AS distance_m, dist.src';
+          matched.push('position');
+        }
+        const cursor = decodeCursor(query.cursor, radius ? 2 : 1);
+        if (cursor && !(typeof cursor[cursor.length - 1] === 'string' && isUuid(cursor[cursor.length - 1] as string))) {
+          throw new AppError('ERR_VAL_INVALID_FORMAT', 'cursor is not a cursor this server issued', {
+            status: 400,
+            errors: [{ field: 'cursor', message: 'invalid cursor' }],
+          });
+        }
+        const exact = new Map<string, number>();
+        const fetchChunk = async (after: Key | null, size: number): Promise<Candidate[]> => {
+          const q = new Params();
+          q.values.push(...p.values);
+          const conds = [...where];
+          if (after && radius) conds.push(`(dist.d, h.id) > (${q.add(after[0])}::float8, ${q.add(after[1])}::uuid)`);
+          else if (after) conds.push(`h.id > ${q.add(after[0])}::uuid`);
+          const { rows } = await tx.query<Candidate>(
+            `${withClause} SELECT ${select} FROM ${from} WHERE ${conds.join(' AND ')}
+              ORDER BY ${radius ? 'dist.d, h.id' : 'h.id'} LIMIT ${q.add(size)}`,
+            q.values,
+          );
+          for (const r of rows) if (r.distance_m !== undefined) exact.set(r.id, r.distance_m);
+          return rows;
+        };
+        const filter = async (rows: Candidate[]): Promise<Hit[]> => {
+          const decisions = await decideMany(tx, actor, tenantId, rows.map((r) => r.leader_id), 'search');
+          const keep = rows.filter((r) => {
+            const d = decisions.get(r.leader_id)!;
+            return d.visible && (!radius || (d.level === 'full' && d.sensitive)) && (!query.geo_id || d.level === 'full');
+          });
+          const byId = new Map((await findHouseholds(tx, tenantId, keep.map((r) => r.id))).map((h) => [h.id, h]));
+          return keep.map((r) => {
+            const hit: Hit = { ...householdView(byId.get(r.id)!, decisions.get(r.leader_id)!), matched_fields: matched };
+            if (r.distance_m !== undefined) {
+              hit.distance_km = Math.round(r.distance_m) / 1000;
+              hit.position_source = r.src;
+            }
+            return hit;
+          });
+        };
+        const page = await fillPage(
+          fetchChunk,
+          (c) => (radius ? [c.distance_m!, c.id] : [c.id]),
+          filter,
+          (v) => (radius ? [exact.get(v.household_id)!, v.household_id] : [v.household_id]),
+          cursor as Key | null,
+          query.limit,
+        );
+        const warnings: { code: string; message: string }[] = [];
+        if (radius && page.data.some((h) => h.position_source === 'geo_area_centroid')) {
+          warnings.push({
+            code: 'APPROXIMATE_POSITION',
+            message: 'some households have no coordinates and are placed at the centroid of their geo area',
+          });
+        }
+        if (radius) {
+          warnings.push({
+            code: 'POSITION_UNKNOWN',
+            message: 'households with neither coordinates nor a geo-area centroid cannot be placed; search by geo_id instead',
+          });
+        }
+        return { ...page, warnings };
+      });
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { Classification } from '../access/classification.js';
+import type { Queryable } from '../db/database.js';
+import type { TenantSettings } from './schemas.js';
+
+const TTL_MS = 10_000;
+
+export interface ResolvedSettings {
+  consentGraceDays: number;
+  consentRequiresVerification: boolean;
+  fieldClassification: Record<string, Classification> | undefined;
+  defaultPhoneCountry: string | undefined;
+}
+
+/** Tenant settings with their defaults, cached for a few seconds per process. */
+export function createTenantSettings() {
+  const cache = new Map<string, { at: number; value: ResolvedSettings }>();
+  return {
+    async get(q: Queryable, tenantId: string): Promise<ResolvedSettings> {
+      const hit = cache.get(tenantId);
+      if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+      const { rows } = await q.query<{ settings: TenantSettings }>('SELECT settings FROM tenants WHERE id = $1', [tenantId]);
+      const s = rows[0]?.settings ?? {};
+      const value: ResolvedSettings = {
+        consentGraceDays: s.consent_grace_days ?? 30,
+        consentRequiresVerification: s.consent_requires_verification ?? false,
+        fieldClassification: s.field_classification,
+        defaultPhoneCountry: s.default_phone_country,
+      };
+      cache.set(tenantId, { at: Date.now(), value });
+      return value;
+    },
+    invalidate(tenantId: string): void {
+      cache.delete(tenantId);
+    },
+  };
+}
+
+export type TenantSettingsCache = ReturnType<typeof createTenantSettings>;
