@@ -1,9 +1,9 @@
 import type { Actor } from '../auth/principal.js';
 import type { Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
+import { ageOn } from '../registry/normalize.js';
 import type { PersonRow } from '../registry/person-repo.js';
 import type { PersonView } from '../registry/person-schemas.js';
-import { ageOn } from '../registry/normalize.js';
 import { identitySystem } from '../vocabulary/seed.js';
 import { type Classification, classificationOf, maskValue } from './classification.js';
 import { type ConsentState, consentStates } from './consent-state.js';

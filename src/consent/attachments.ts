@@ -40,21 +40,45 @@ const out = (r: Row): Attachment => ({
 
 export function createAttachmentService(db: Database) {
   return {
-    async store(actor: Actor, content: Buffer, contentType: string, filename: string | undefined): Promise<Attachment> {
+    async store(
+      actor: Actor,
+      content: Buffer,
+      contentType: string,
+      filename: string | undefined,
+    ): Promise<Attachment> {
       const tenantId = requireTenant(actor);
       if (!(ATTACHMENT_TYPES as readonly string[]).includes(contentType)) {
         throw new AppError('ERR_UNSUPPORTED_MEDIA_TYPE', `attachments may be ${ATTACHMENT_TYPES.join(', ')}`);
       }
-      if (content.length === 0) throw new AppError('ERR_VAL_MISSING_FIELD', 'the attachment is empty', { status: 400 });
+      if (content.length === 0)
+        throw new AppError('ERR_VAL_MISSING_FIELD', 'the attachment is empty', { status: 400 });
       const id = uuidv7();
       const sha256 = createHash('sha256').update(content).digest('hex');
       return tenantTx(db, actor, async (tx) => {
         const { rows } = await tx.query<Row>(
           `INSERT INTO attachments (tenant_id, id, content_type, filename, size, sha256, content, created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, sha256, size, content_type, filename, created_at`,
-          [tenantId, id, contentType, filename ?? null, content.length, sha256, content, actor.principal.clientId],
+          [
+            tenantId,
+            id,
+            contentType,
+            filename ?? null,
+            content.length,
+            sha256,
+            content,
+            actor.principal.clientId,
+          ],
         );
-        await recordAudit(tx, actor, auditOf(actor, 'attachment.create', { type: 'attachment', id }, { details: { size: content.length } }));
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(
+            actor,
+            'attachment.create',
+            { type: 'attachment', id },
+            { details: { size: content.length } },
+          ),
+        );
         return out(rows[0]);
       });
     },

@@ -27,7 +27,12 @@ export interface ConsentRow {
   updated_at: Date;
 }
 
-export async function findConsent(q: Queryable, tenantId: string, id: string, lock = false): Promise<ConsentRow | null> {
+export async function findConsent(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  lock = false,
+): Promise<ConsentRow | null> {
   const { rows } = await q.query<ConsentRow>(
     `SELECT * FROM consents WHERE tenant_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
     [tenantId, id],
@@ -51,7 +56,10 @@ export async function listConsents(
   return rows;
 }
 
-export async function insertConsent(q: Queryable, c: Omit<ConsentRow, 'created_at' | 'updated_at' | 'captured_at'>): Promise<void> {
+export async function insertConsent(
+  q: Queryable,
+  c: Omit<ConsentRow, 'created_at' | 'updated_at' | 'captured_at'>,
+): Promise<void> {
   await q.query(
     `INSERT INTO consents (tenant_id, id, person_id, vertical_id, status, active_from, active_until, grace_until,
        capture_mode, captured_by, evidence_attachment_ids, verification_document_attachment_id, verified_by, verified_at,
@@ -154,11 +162,15 @@ export async function insertConsentVersion(
 }
 
 /** The subset of ids that are attachments of the tenant. */
-export async function existingAttachments(q: Queryable, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+export async function existingAttachments(
+  q: Queryable,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const { rows } = await q.query<{ id: string }>('SELECT id FROM attachments WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [
-    tenantId,
-    ids,
-  ]);
+  const { rows } = await q.query<{ id: string }>(
+    'SELECT id FROM attachments WHERE tenant_id = $1 AND id = ANY($2::uuid[])',
+    [tenantId, ids],
+  );
   return new Set(rows.map((r) => r.id));
 }

@@ -4,6 +4,7 @@ import { Uuid } from '../http/schemas.js';
 import { ATTACHMENT_TYPES } from './attachments.js';
 import {
   Attachment,
+  CONSENT_STATUSES,
   Consent,
   ConsentCapture,
   ConsentExpire,
@@ -13,7 +14,6 @@ import {
   ConsentVersionDetail,
   ConsentVersionSummary,
   ConsentWithdraw,
-  CONSENT_STATUSES,
   EvidenceOut,
 } from './schemas.js';
 
@@ -40,7 +40,8 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: Consent },
       },
     },
-    async (request, reply) => reply.code(201).send(await consents.capture(request.actor!, request.params.person_id, request.body)),
+    async (request, reply) =>
+      reply.code(201).send(await consents.capture(request.actor!, request.params.person_id, request.body)),
   );
 
   app.get(
@@ -58,12 +59,17 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ data: Type.Array(Consent) }) },
       },
     },
-    async (request) => ({ data: await consents.listForPerson(request.actor!, request.params.person_id, request.query) }),
+    async (request) => ({
+      data: await consents.listForPerson(request.actor!, request.params.person_id, request.query),
+    }),
   );
 
   app.get(
     '/api/v1/consents/:consent_id',
-    { config: { auth: { scopes: ['consents:read'] } }, schema: { tags, summary: 'Read a consent', params: Params, response: { 200: Consent } } },
+    {
+      config: { auth: { scopes: ['consents:read'] } },
+      schema: { tags, summary: 'Read a consent', params: Params, response: { 200: Consent } },
+    },
     async (request) => consents.get(request.actor!, request.params.consent_id),
   );
 
@@ -78,7 +84,11 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.post(
     '/api/v1/consents/:consent_id/reject',
-    transition('consents:verify', 'Reject a pending consent (grants nothing, never enters grace)', ConsentReject),
+    transition(
+      'consents:verify',
+      'Reject a pending consent (grants nothing, never enters grace)',
+      ConsentReject,
+    ),
     async (request) => consents.reject(request.actor!, request.params.consent_id, request.body),
   );
   app.post(
@@ -88,7 +98,11 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.post(
     '/api/v1/consents/:consent_id/renew',
-    transition('consents:write', 'Renew with a new window and evidence (never for a rejected consent: 409)', ConsentRenew),
+    transition(
+      'consents:write',
+      'Renew with a new window and evidence (never for a rejected consent: 409)',
+      ConsentRenew,
+    ),
     async (request) => consents.renew(request.actor!, request.params.consent_id, request.body),
   );
   app.post(
@@ -136,13 +150,16 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ConsentVersionDetail },
       },
     },
-    async (request) => (await consents.versions(request.actor!, request.params.consent_id, request.params.version_id))[0],
+    async (request) =>
+      (await consents.versions(request.actor!, request.params.consent_id, request.params.version_id))[0],
   );
 
   await app.register(async (plugin) => {
     const files = plugin.withTypeProvider<TypeBoxTypeProvider>();
-    files.addContentTypeParser([...ATTACHMENT_TYPES], { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) =>
-      done(null, body),
+    files.addContentTypeParser(
+      [...ATTACHMENT_TYPES],
+      { parseAs: 'buffer', bodyLimit: maxBytes },
+      (_req, body, done) => done(null, body),
     );
     files.post(
       '/api/v1/attachments',
@@ -159,7 +176,12 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request, reply) => {
         const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-        const saved = await attachments.store(request.actor!, request.body as Buffer, type, request.query.filename);
+        const saved = await attachments.store(
+          request.actor!,
+          request.body as Buffer,
+          type,
+          request.query.filename,
+        );
         return reply.code(201).send(saved);
       },
     );
@@ -167,13 +189,20 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       '/api/v1/attachments/:attachment_id',
       {
         config: { auth: { scopes: ['consents:read', 'sensitive:read'] } },
-        schema: { tags, summary: 'Download an attachment (sensitive:read; audited)', params: Type.Object({ attachment_id: Uuid() }) },
+        schema: {
+          tags,
+          summary: 'Download an attachment (sensitive:read; audited)',
+          params: Type.Object({ attachment_id: Uuid() }),
+        },
       },
       async (request, reply) => {
         const { meta, content } = await attachments.read(request.actor!, request.params.attachment_id);
         return reply
           .type(meta.content_type)
-          .header('Content-Disposition', `attachment; filename="${(meta.filename ?? meta.attachment_id).replace(/[^\w.-]/g, '_')}"`)
+          .header(
+            'Content-Disposition',
+            `attachment; filename="${(meta.filename ?? meta.attachment_id).replace(/[^\w.-]/g, '_')}"`,
+          )
           .header('Cache-Control', 'no-store')
           .send(content);
       },

@@ -4,7 +4,11 @@ import { CONSENT_REJECTION_REASONS, CONSENT_WITHDRAWAL_REASONS } from '../vocabu
 
 export const CONSENT_STATUSES = ['pending', 'active', 'rejected', 'expired', 'withdrawn'] as const;
 const CaptureMode = Type.Union([Type.Literal('online'), Type.Literal('offline')]);
-const Evidence = Type.Array(Uuid(), { maxItems: 20, uniqueItems: true, description: 'attachment ids (signature, photo, recording)' });
+const Evidence = Type.Array(Uuid(), {
+  maxItems: 20,
+  uniqueItems: true,
+  description: 'attachment ids (signature, photo, recording)',
+});
 
 export const ConsentCapture = Body({
   vertical_id: Uuid(),
@@ -47,7 +51,9 @@ export const ConsentWithdraw = Body({
 });
 export type ConsentWithdraw = Static<typeof ConsentWithdraw>;
 
-export const ConsentExpire = Body({ system_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) });
+export const ConsentExpire = Body({
+  system_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+});
 export type ConsentExpire = Static<typeof ConsentExpire>;
 
 export const Consent = Type.Object({

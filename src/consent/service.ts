@@ -1,17 +1,21 @@
+import { maskValue } from '../access/classification.js';
 import { readablePerson } from '../access/person-access.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
-import { emitEvent, type EventType } from '../events/outbox.js';
+import { type EventType, emitEvent } from '../events/outbox.js';
 import { AppError, forbidden, notFound, stateConflict } from '../http/errors.js';
 import { uuidv7 } from '../lib/ids.js';
-import { findPerson } from '../registry/person-repo.js';
 import { rule } from '../registry/person-input.js';
-import { maskValue } from '../access/classification.js';
-import type { TenantSettingsCache } from '../tenancy/settings.js';
+import { findPerson } from '../registry/person-repo.js';
 import type { VerticalService } from '../tenancy/service.js';
-import { CONSENT_REJECTION_REASONS, CONSENT_WITHDRAWAL_REASONS, checkReason } from '../vocabulary/reason-codes.js';
+import type { TenantSettingsCache } from '../tenancy/settings.js';
+import {
+  CONSENT_REJECTION_REASONS,
+  CONSENT_WITHDRAWAL_REASONS,
+  checkReason,
+} from '../vocabulary/reason-codes.js';
 import * as repo from './repo.js';
 import type {
   Consent,
@@ -70,20 +74,29 @@ export function createConsentService(deps: ConsentDeps) {
   async function load(tx: Tx, actor: Actor, tenantId: string, id: string, purpose: 'read' | 'write') {
     const c = await repo.findConsent(tx, tenantId, id, purpose === 'write');
     if (!c || !inVerticals(actor, c.vertical_id)) throw notFound('consent');
-    await readablePerson(tx, actor, tenantId, await findPerson(tx, tenantId, c.person_id), purpose === 'write' ? 'read' : 'read').catch(
-      () => {
-        throw notFound('consent');
-      },
-    );
+    await readablePerson(
+      tx,
+      actor,
+      tenantId,
+      await findPerson(tx, tenantId, c.person_id),
+      purpose === 'write' ? 'read' : 'read',
+    ).catch(() => {
+      throw notFound('consent');
+    });
     return c;
   }
 
-  async function assertEvidence(tx: Tx, tenantId: string, input: { evidence_attachment_ids?: string[]; verification_document_attachment_id?: string }) {
+  async function assertEvidence(
+    tx: Tx,
+    tenantId: string,
+    input: { evidence_attachment_ids?: string[]; verification_document_attachment_id?: string },
+  ) {
     const ids = [...(input.evidence_attachment_ids ?? [])];
     if (input.verification_document_attachment_id) ids.push(input.verification_document_attachment_id);
     const found = await repo.existingAttachments(tx, tenantId, ids);
     const missing = ids.filter((id) => !found.has(id));
-    if (missing.length > 0) throw rule('evidence_attachment_ids', `unknown attachment(s): ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw rule('evidence_attachment_ids', `unknown attachment(s): ${missing.join(', ')}`);
   }
 
   function window(input: { active_from: string; active_until?: string }, graceDays: number) {
@@ -94,8 +107,12 @@ export function createConsentService(deps: ConsentDeps) {
   }
 
   /** Evidence plus an identity document make a consent active, unless the tenant wants it verified first. */
-  function statusFor(input: { evidence_attachment_ids?: string[]; verification_document_attachment_id?: string }, requireVerification: boolean) {
-    const complete = (input.evidence_attachment_ids?.length ?? 0) > 0 && !!input.verification_document_attachment_id;
+  function statusFor(
+    input: { evidence_attachment_ids?: string[]; verification_document_attachment_id?: string },
+    requireVerification: boolean,
+  ) {
+    const complete =
+      (input.evidence_attachment_ids?.length ?? 0) > 0 && !!input.verification_document_attachment_id;
     return complete && !requireVerification ? 'active' : 'pending';
   }
 
@@ -111,10 +128,15 @@ export function createConsentService(deps: ConsentDeps) {
     await recordAudit(
       tx,
       actor,
-      auditOf(actor, `consent.${change}`, { type: 'consent', id: c.id }, {
-        verticalId: c.vertical_id,
-        details: { person_id: c.person_id, status: c.status, ...details },
-      }),
+      auditOf(
+        actor,
+        `consent.${change}`,
+        { type: 'consent', id: c.id },
+        {
+          verticalId: c.vertical_id,
+          details: { person_id: c.person_id, status: c.status, ...details },
+        },
+      ),
     );
     if (event) {
       await emitEvent(tx, c.tenant_id, {
@@ -150,15 +172,20 @@ export function createConsentService(deps: ConsentDeps) {
   return {
     async capture(actor: Actor, personId: string, input: ConsentCapture): Promise<Consent> {
       const tenantId = requireTenant(actor);
-      if (!inVerticals(actor, input.vertical_id)) throw forbidden('the consent’s vertical is outside your verticals');
+      if (!inVerticals(actor, input.vertical_id))
+        throw forbidden('the consent’s vertical is outside your verticals');
       return tenantTx(db, actor, async (tx) => {
         const person = await findPerson(tx, tenantId, personId, true);
         await readablePerson(tx, actor, tenantId, person, 'read');
         if (person!.status === 'archived') throw stateConflict('person', 'archived', 'capture consent for');
         if (person!.verification_status !== 'verified') {
-          throw new AppError('ERR_VAL_RULE_VIOLATION', 'consent cannot be captured for a provisional person; verify the person first', {
-            errors: [{ field: 'person_id', message: 'the person is provisional' }],
-          });
+          throw new AppError(
+            'ERR_VAL_RULE_VIOLATION',
+            'consent cannot be captured for a provisional person; verify the person first',
+            {
+              errors: [{ field: 'person_id', message: 'the person is provisional' }],
+            },
+          );
         }
         await verticals.assertExist(tx, tenantId, [input.vertical_id], 'vertical_id');
         await assertEvidence(tx, tenantId, input);
@@ -199,7 +226,10 @@ export function createConsentService(deps: ConsentDeps) {
       const tenantId = requireTenant(actor);
       return tenantTx(db, actor, async (tx) => {
         await readablePerson(tx, actor, tenantId, await findPerson(tx, tenantId, personId), 'read');
-        const limited = actor.principal.isRoot || actor.principal.verticalIds.length === 0 ? null : actor.principal.verticalIds;
+        const limited =
+          actor.principal.isRoot || actor.principal.verticalIds.length === 0
+            ? null
+            : actor.principal.verticalIds;
         const rows = await repo.listConsents(tx, tenantId, personId, {
           verticalId: filter.vertical_id,
           status: filter.status,
@@ -222,7 +252,10 @@ export function createConsentService(deps: ConsentDeps) {
         ['pending'],
         async (current) => {
           if (current.evidence_attachment_ids.length === 0 || !current.verification_document_attachment_id) {
-            throw rule('evidence_attachment_ids', 'a consent needs evidence and a verification document before it can be verified');
+            throw rule(
+              'evidence_attachment_ids',
+              'a consent needs evidence and a verification document before it can be verified',
+            );
           }
           return {
             status: 'active',
@@ -281,11 +314,16 @@ export function createConsentService(deps: ConsentDeps) {
       return tenantTx(db, actor, async (tx) => {
         const current = await load(tx, actor, tenantId, id, 'write');
         if (current.status === 'rejected') {
-          throw new AppError('ERR_STATE_CONFLICT', 'a rejected consent cannot be renewed: capture a new consent with POST /persons/{person_id}/consents', {
-            extra: { current_status: current.status },
-          });
+          throw new AppError(
+            'ERR_STATE_CONFLICT',
+            'a rejected consent cannot be renewed: capture a new consent with POST /persons/{person_id}/consents',
+            {
+              extra: { current_status: current.status },
+            },
+          );
         }
-        if (!['active', 'expired', 'pending'].includes(current.status)) throw stateConflict('consent', current.status, 'renew');
+        if (!['active', 'expired', 'pending'].includes(current.status))
+          throw stateConflict('consent', current.status, 'renew');
         await assertEvidence(tx, tenantId, input);
         const s = await settings.get(tx, tenantId);
         const w = window(input, s.consentGraceDays);
@@ -362,10 +400,19 @@ export function createConsentService(deps: ConsentDeps) {
       return tenantTx(db, actor, async (tx) => {
         const c = await load(tx, actor, tenantId, id, 'read');
         if (unmasked) {
-          await recordAudit(tx, actor, auditOf(actor, 'consent.evidence_access', { type: 'consent', id }, {
-            verticalId: c.vertical_id,
-            details: { person_id: c.person_id },
-          }));
+          await recordAudit(
+            tx,
+            actor,
+            auditOf(
+              actor,
+              'consent.evidence_access',
+              { type: 'consent', id },
+              {
+                verticalId: c.vertical_id,
+                details: { person_id: c.person_id },
+              },
+            ),
+          );
         }
         const show = (v: string) => (unmasked ? v : maskValue(v));
         return {

@@ -19,7 +19,11 @@ export interface DuplicateProbe {
  * similarity ≥ 0.45) with the same birth date, or the same phone number. Identity clashes never
  * get here: the unique index refuses them.
  */
-export async function findDuplicates(tx: Tx, tenantId: string, probe: DuplicateProbe): Promise<DuplicateCandidate[]> {
+export async function findDuplicates(
+  tx: Tx,
+  tenantId: string,
+  probe: DuplicateProbe,
+): Promise<DuplicateCandidate[]> {
   const { rows } = await tx.query<{ id: string; name_score: number; same_phone: boolean }>(
     `WITH phone_hits AS (
        SELECT DISTINCT person_id FROM person_contacts

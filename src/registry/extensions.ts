@@ -64,22 +64,37 @@ export function createExtensionService(db: Database) {
       try {
         validatorFor(input.schema);
       } catch (err) {
-        throw new AppError('ERR_VAL_INVALID_FORMAT', `schema is not a valid JSON Schema: ${(err as Error).message}`, {
-          errors: [{ field: 'schema', message: 'not a valid JSON Schema' }],
-        });
+        throw new AppError(
+          'ERR_VAL_INVALID_FORMAT',
+          `schema is not a valid JSON Schema: ${(err as Error).message}`,
+          {
+            errors: [{ field: 'schema', message: 'not a valid JSON Schema' }],
+          },
+        );
       }
       try {
         return await tenantTx(db, actor, async (tx) => {
           const { rows } = await tx.query<ExtensionSchemaOut>(
             `INSERT INTO extension_schemas (tenant_id, name, namespace, applies_to, schema) VALUES ($1, $2, $3, $4, $5)
              RETURNING name, namespace, applies_to, schema, created_at`,
-            [tenantId, input.name, `urn:hearth:extension:${input.name}`, input.applies_to, JSON.stringify(input.schema)],
+            [
+              tenantId,
+              input.name,
+              `urn:hearth:extension:${input.name}`,
+              input.applies_to,
+              JSON.stringify(input.schema),
+            ],
           );
-          await recordAudit(tx, actor, auditOf(actor, 'extension.register', { type: 'extension', id: input.name }));
+          await recordAudit(
+            tx,
+            actor,
+            auditOf(actor, 'extension.register', { type: 'extension', id: input.name }),
+          );
           return rows[0];
         });
       } catch (err) {
-        if (isPgError(err) && err.code === PgCode.uniqueViolation) throw conflict(`extension ${input.name} exists`, 'name');
+        if (isPgError(err) && err.code === PgCode.uniqueViolation)
+          throw conflict(`extension ${input.name} exists`, 'name');
         throw err;
       }
     },
@@ -96,7 +111,12 @@ export function createExtensionService(db: Database) {
     },
 
     /** Refuses unregistered extension names and values that fail their schema (422 per field). */
-    async validate(q: Queryable, tenantId: string, target: 'person' | 'household', extensions: Record<string, unknown>) {
+    async validate(
+      q: Queryable,
+      tenantId: string,
+      target: 'person' | 'household',
+      extensions: Record<string, unknown>,
+    ) {
       const names = Object.keys(extensions);
       if (names.length === 0) return;
       const { rows } = await q.query<Row>(
@@ -108,18 +128,26 @@ export function createExtensionService(db: Database) {
       for (const name of names) {
         const row = byName.get(name);
         if (!row || (row.applies_to !== 'both' && row.applies_to !== target)) {
-          errors.push({ field: `extensions.${name}`, message: `no extension "${name}" is registered for ${target}s` });
+          errors.push({
+            field: `extensions.${name}`,
+            message: `no extension "${name}" is registered for ${target}s`,
+          });
           continue;
         }
         const validate = validatorFor(row.schema);
         if (!validate(extensions[name])) {
           for (const e of validate.errors ?? []) {
-            errors.push({ field: `extensions.${name}${e.instancePath.replaceAll('/', '.')}`, message: e.message ?? 'invalid' });
+            errors.push({
+              field: `extensions.${name}${e.instancePath.replaceAll('/', '.')}`,
+              message: e.message ?? 'invalid',
+            });
           }
         }
       }
       if (errors.length > 0) {
-        throw new AppError('ERR_VAL_RULE_VIOLATION', `extensions: ${errors[0].field} ${errors[0].message}`, { errors });
+        throw new AppError('ERR_VAL_RULE_VIOLATION', `extensions: ${errors[0].field} ${errors[0].message}`, {
+          errors,
+        });
       }
     },
   };

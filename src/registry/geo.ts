@@ -33,8 +33,16 @@ export type GeoArea = Static<typeof GeoArea>;
 const COLUMNS = `id AS geo_id, code, parent_id AS parent_geo_id, name, level, centroid_lat, centroid_lon, created_at`;
 
 /** Refuses a geo_id that is not an area of the tenant. */
-export async function assertGeoArea(q: Queryable, tenantId: string, geoId: string, field = 'geo_id'): Promise<void> {
-  const { rowCount } = await q.query('SELECT 1 FROM geo_areas WHERE tenant_id = $1 AND id = $2', [tenantId, geoId]);
+export async function assertGeoArea(
+  q: Queryable,
+  tenantId: string,
+  geoId: string,
+  field = 'geo_id',
+): Promise<void> {
+  const { rowCount } = await q.query('SELECT 1 FROM geo_areas WHERE tenant_id = $1 AND id = $2', [
+    tenantId,
+    geoId,
+  ]);
   if (rowCount === 0) {
     throw new AppError('ERR_VAL_RULE_VIOLATION', `${field}: no such geo area in this tenant`, {
       errors: [{ field, message: 'no such geo area in this tenant' }],
@@ -91,7 +99,8 @@ export function createGeoService(db: Database) {
           return rows[0];
         });
       } catch (err) {
-        if (isPgError(err) && err.code === PgCode.uniqueViolation) throw conflict(`geo area code ${input.code} exists`, 'code');
+        if (isPgError(err) && err.code === PgCode.uniqueViolation)
+          throw conflict(`geo area code ${input.code} exists`, 'code');
         throw err;
       }
     },
@@ -99,10 +108,10 @@ export function createGeoService(db: Database) {
     async get(actor: Actor, geoId: string): Promise<GeoArea> {
       const tenantId = requireTenant(actor);
       const row = await tenantTx(db, actor, async (tx) => {
-        const { rows } = await tx.query<GeoArea>(`SELECT ${COLUMNS} FROM geo_areas WHERE tenant_id = $1 AND id = $2`, [
-          tenantId,
-          geoId,
-        ]);
+        const { rows } = await tx.query<GeoArea>(
+          `SELECT ${COLUMNS} FROM geo_areas WHERE tenant_id = $1 AND id = $2`,
+          [tenantId, geoId],
+        );
         return rows[0];
       });
       if (!row) throw notFound('geo area');
@@ -116,7 +125,13 @@ export function createGeoService(db: Database) {
           `SELECT ${COLUMNS} FROM geo_areas
             WHERE tenant_id = $1 AND id > $2 AND ($3::uuid IS NULL OR parent_id = $3) AND ($4::int IS NULL OR level = $4)
             ORDER BY id LIMIT $5`,
-          [tenantId, decodeIdCursor(q.cursor) ?? NIL_UUID, q.parent_geo_id ?? null, q.level ?? null, q.limit + 1],
+          [
+            tenantId,
+            decodeIdCursor(q.cursor) ?? NIL_UUID,
+            q.parent_geo_id ?? null,
+            q.level ?? null,
+            q.limit + 1,
+          ],
         );
         return rows;
       });

@@ -48,7 +48,12 @@ export async function findHouseholds(
   return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
 }
 
-export async function findHousehold(q: Queryable, tenantId: string, id: string, lock = false): Promise<HouseholdRow | null> {
+export async function findHousehold(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  lock = false,
+): Promise<HouseholdRow | null> {
   return (await findHouseholds(q, tenantId, [id], lock))[0] ?? null;
 }
 

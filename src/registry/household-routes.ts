@@ -36,7 +36,11 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const h = await households.create(request.actor!, request.body);
-      return reply.code(201).header('Location', `/api/v1/households/${h.household_id}`).header('ETag', etagOf(h.version_id)).send(h);
+      return reply
+        .code(201)
+        .header('Location', `/api/v1/households/${h.household_id}`)
+        .header('ETag', etagOf(h.version_id))
+        .send(h);
     },
   );
 
@@ -57,12 +61,16 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => householdSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) =>
+      householdSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 
   app.get(
     '/api/v1/households/:household_id',
-    { config: { auth: read }, schema: { tags, summary: 'Read a household', params: Params, response: { 200: HouseholdView } } },
+    {
+      config: { auth: read },
+      schema: { tags, summary: 'Read a household', params: Params, response: { 200: HouseholdView } },
+    },
     async (request, reply) => {
       const h = await households.get(request.actor!, request.params.household_id);
       return reply.header('ETag', etagOf(h.version_id)).send(h);
@@ -100,7 +108,10 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
         config: { auth: write },
         schema: {
           tags,
-          summary: action === 'archive' ? 'Archive a household (memberships keep their history)' : 'Restore an archived household',
+          summary:
+            action === 'archive'
+              ? 'Archive a household (memberships keep their history)'
+              : 'Restore an archived household',
           params: Params,
           body: action === 'archive' ? ArchiveBody : RestoreBody,
           response: { 200: HouseholdView },
@@ -114,9 +125,18 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/households/:household_id/members',
     {
       config: { auth: write },
-      schema: { tags, summary: 'Add a member', params: Params, body: MemberAdd, response: { 201: Membership } },
+      schema: {
+        tags,
+        summary: 'Add a member',
+        params: Params,
+        body: MemberAdd,
+        response: { 201: Membership },
+      },
     },
-    async (request, reply) => reply.code(201).send(await households.addMember(request.actor!, request.params.household_id, request.body)),
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await households.addMember(request.actor!, request.params.household_id, request.body)),
   );
 
   app.get(
@@ -128,11 +148,19 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Members with their memberships (ended ones with include_ended=true)',
         params: Params,
         querystring: Type.Object({ include_ended: Type.Optional(Type.Boolean({ default: false })) }),
-        response: { 200: Type.Object({ data: Type.Array(Type.Intersect([Membership, Type.Object({ person: PersonView })])) }) },
+        response: {
+          200: Type.Object({
+            data: Type.Array(Type.Intersect([Membership, Type.Object({ person: PersonView })])),
+          }),
+        },
       },
     },
     async (request) => ({
-      data: await households.members(request.actor!, request.params.household_id, request.query.include_ended ?? false),
+      data: await households.members(
+        request.actor!,
+        request.params.household_id,
+        request.query.include_ended ?? false,
+      ),
     }),
   );
 
@@ -148,14 +176,25 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Membership },
       },
     },
-    async (request) => households.endMember(request.actor!, request.params.household_id, request.params.person_id, request.body),
+    async (request) =>
+      households.endMember(
+        request.actor!,
+        request.params.household_id,
+        request.params.person_id,
+        request.body,
+      ),
   );
 
   app.get(
     '/api/v1/households/:household_id/versions',
     {
       config: { auth: read },
-      schema: { tags, summary: 'Change history of a household', params: Params, response: { 200: Type.Object({ data: Type.Array(VersionEntry) }) } },
+      schema: {
+        tags,
+        summary: 'Change history of a household',
+        params: Params,
+        response: { 200: Type.Object({ data: Type.Array(VersionEntry) }) },
+      },
     },
     async (request) => ({ data: await households.versions(request.actor!, request.params.household_id) }),
   );

@@ -16,12 +16,20 @@ export const HouseholdCreate = Body({
   geo_lon: Type.Optional(Lon),
   geo_accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 100000, description: 'metres' })),
   geo_captured_at: Type.Optional(DateTime()),
-  group_kind: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'code of the group-kind vocabulary' })),
+  group_kind: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'code of the group-kind vocabulary' }),
+  ),
   extensions: Type.Optional(Extensions),
 });
 export type HouseholdCreate = Static<typeof HouseholdCreate>;
 
-export const HOUSEHOLD_NOT_UPDATABLE = ['household_id', 'version_id', 'created_at', 'updated_at', 'member_count'] as const;
+export const HOUSEHOLD_NOT_UPDATABLE = [
+  'household_id',
+  'version_id',
+  'created_at',
+  'updated_at',
+  'member_count',
+] as const;
 
 export const HouseholdPatch = Body({
   household_name: Type.Optional(HouseholdCreate.properties.household_name),
@@ -36,10 +44,14 @@ export const HouseholdPatch = Body({
   group_kind: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   extensions: Type.Optional(Extensions),
   ...Object.fromEntries(
-    HOUSEHOLD_NOT_UPDATABLE.map((f) => [f, Type.Optional(Type.Unknown({ description: 'not updatable (422)' }))]),
+    HOUSEHOLD_NOT_UPDATABLE.map((f) => [
+      f,
+      Type.Optional(Type.Unknown({ description: 'not updatable (422)' })),
+    ]),
   ),
 });
-export type HouseholdPatch = Static<typeof HouseholdPatch> & Partial<Record<(typeof HOUSEHOLD_NOT_UPDATABLE)[number], unknown>>;
+export type HouseholdPatch = Static<typeof HouseholdPatch> &
+  Partial<Record<(typeof HOUSEHOLD_NOT_UPDATABLE)[number], unknown>>;
 
 export const HouseholdView = Type.Object({
   household_id: Uuid(),
@@ -66,7 +78,11 @@ export type HouseholdView = Static<typeof HouseholdView>;
 
 export const MemberAdd = Body({
   person_id: Uuid(),
-  relationship_type: Type.String({ minLength: 1, maxLength: 64, description: 'code of the membership-role vocabulary' }),
+  relationship_type: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'code of the membership-role vocabulary',
+  }),
   effective_from: DateOnly(),
   effective_until: Type.Optional(DateOnly()),
   verification_status: Type.Optional(Status),
@@ -101,7 +117,9 @@ export const HouseholdSearchQuery = Type.Object(
     lat: Type.Optional(Lat),
     lon: Type.Optional(Lon),
     radius_km: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 500 })),
-    status: Type.Optional(Type.String({ enum: ['provisional', 'verified', 'archived', 'active', 'all'], default: 'active' })),
+    status: Type.Optional(
+      Type.String({ enum: ['provisional', 'verified', 'archived', 'active', 'all'], default: 'active' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -40,7 +40,9 @@ export function createHouseholdSearch(db: Database) {
         else if (status !== 'all') where.push(`h.status = ${p.add(status)}`);
         if (query.geo_id) {
           await assertGeoArea(tx, tenantId, query.geo_id);
-          where.push(`h.geo_id IN (SELECT id FROM geo_areas WHERE tenant_id = ${tenant} AND path @> ARRAY[${p.add(query.geo_id)}::uuid])`);
+          where.push(
+            `h.geo_id IN (SELECT id FROM geo_areas WHERE tenant_id = ${tenant} AND path @> ARRAY[${p.add(query.geo_id)}::uuid])`,
+          );
           matched.push('geo_id');
         }
         let withClause = '';
@@ -69,7 +71,10 @@ export function createHouseholdSearch(db: Database) {
           matched.push('position');
         }
         const cursor = decodeCursor(query.cursor, radius ? 2 : 1);
-        if (cursor && !(typeof cursor[cursor.length - 1] === 'string' && isUuid(cursor[cursor.length - 1] as string))) {
+        if (
+          cursor &&
+          !(typeof cursor[cursor.length - 1] === 'string' && isUuid(cursor[cursor.length - 1] as string))
+        ) {
           throw new AppError('ERR_VAL_INVALID_FORMAT', 'cursor is not a cursor this server issued', {
             status: 400,
             errors: [{ field: 'cursor', message: 'invalid cursor' }],
@@ -80,7 +85,8 @@ export function createHouseholdSearch(db: Database) {
           const q = new Params();
           q.values.push(...p.values);
           const conds = [...where];
-          if (after && radius) conds.push(`(dist.d, h.id) > (${q.add(after[0])}::float8, ${q.add(after[1])}::uuid)`);
+          if (after && radius)
+            conds.push(`(dist.d, h.id) > (${q.add(after[0])}::float8, ${q.add(after[1])}::uuid)`);
           else if (after) conds.push(`h.id > ${q.add(after[0])}::uuid`);
           const { rows } = await tx.query<Candidate>(
             `${withClause} SELECT ${select} FROM ${from} WHERE ${conds.join(' AND ')}
@@ -91,14 +97,35 @@ export function createHouseholdSearch(db: Database) {
           return rows;
         };
         const filter = async (rows: Candidate[]): Promise<Hit[]> => {
-          const decisions = await decideMany(tx, actor, tenantId, rows.map((r) => r.leader_id), 'search');
+          const decisions = await decideMany(
+            tx,
+            actor,
+            tenantId,
+            rows.map((r) => r.leader_id),
+            'search',
+          );
           const keep = rows.filter((r) => {
             const d = decisions.get(r.leader_id)!;
-            return d.visible && (!radius || (d.level === 'full' && d.sensitive)) && (!query.geo_id || d.level === 'full');
+            return (
+              d.visible &&
+              (!radius || (d.level === 'full' && d.sensitive)) &&
+              (!query.geo_id || d.level === 'full')
+            );
           });
-          const byId = new Map((await findHouseholds(tx, tenantId, keep.map((r) => r.id))).map((h) => [h.id, h]));
+          const byId = new Map(
+            (
+              await findHouseholds(
+                tx,
+                tenantId,
+                keep.map((r) => r.id),
+              )
+            ).map((h) => [h.id, h]),
+          );
           return keep.map((r) => {
-            const hit: Hit = { ...householdView(byId.get(r.id)!, decisions.get(r.leader_id)!), matched_fields: matched };
+            const hit: Hit = {
+              ...householdView(byId.get(r.id)!, decisions.get(r.leader_id)!),
+              matched_fields: matched,
+            };
             if (r.distance_m !== undefined) {
               hit.distance_km = Math.round(r.distance_m) / 1000;
               hit.position_source = r.src;
@@ -124,7 +151,8 @@ export function createHouseholdSearch(db: Database) {
         if (radius) {
           warnings.push({
             code: 'POSITION_UNKNOWN',
-            message: 'households with neither coordinates nor a geo-area centroid cannot be placed; search by geo_id instead',
+            message:
+              'households with neither coordinates nor a geo-area centroid cannot be placed; search by geo_id instead',
           });
         }
         return { ...page, warnings };

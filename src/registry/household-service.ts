@@ -96,7 +96,14 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
   const { db, vocabularies, extensions, settings } = deps;
 
   /** The household and the decision of its leader; hidden from consent-bound callers like a missing one. */
-  async function load(tx: Tx, actor: Actor, tenantId: string, id: string, purpose: 'read' | 'write', lock = false) {
+  async function load(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    id: string,
+    purpose: 'read' | 'write',
+    lock = false,
+  ) {
     const row = await hrepo.findHousehold(tx, tenantId, id, lock);
     if (!row) throw notFound('household');
     const d = (await decideMany(tx, actor, tenantId, [row.leader_id], purpose)).get(row.leader_id)!;
@@ -152,13 +159,27 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
     }
   }
 
-  async function changeStatus(actor: Actor, id: string, change: 'archive' | 'restore', body: ArchiveBody | RestoreBody) {
+  async function changeStatus(
+    actor: Actor,
+    id: string,
+    change: 'archive' | 'restore',
+    body: ArchiveBody | RestoreBody,
+  ) {
     const tenantId = requireTenant(actor);
-    checkReason(body.reason_code, body.reason_text, undefined, 'reason_code', 'reason_text', change === 'archive');
+    checkReason(
+      body.reason_code,
+      body.reason_text,
+      undefined,
+      'reason_code',
+      'reason_text',
+      change === 'archive',
+    );
     return tenantTx(db, actor, async (tx) => {
       const { row } = await load(tx, actor, tenantId, id, 'write', true);
-      if (change === 'archive' && row.status === 'archived') throw stateConflict('household', row.status, change);
-      if (change === 'restore' && row.status !== 'archived') throw stateConflict('household', row.status, change);
+      if (change === 'archive' && row.status === 'archived')
+        throw stateConflict('household', row.status, change);
+      if (change === 'restore' && row.status !== 'archived')
+        throw stateConflict('household', row.status, change);
       const to = change === 'archive' ? 'archived' : (row.status_before_archive ?? 'provisional');
       // Archiving ends nothing silently: memberships keep their history and stay as they were.
       const { rows } = await tx.query<{ version_id: number }>(
@@ -189,9 +210,19 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
       });
       await recordAudit(tx, actor, auditOf(actor, `household.${change}`, { type: 'household', id }));
       if (change === 'archive') {
-        await emitEvent(tx, tenantId, { type: 'household.archived', resourceType: 'household', resourceId: id, changedFields: ['status'] });
+        await emitEvent(tx, tenantId, {
+          type: 'household.archived',
+          resourceType: 'household',
+          resourceId: id,
+          changedFields: ['status'],
+        });
       } else {
-        await emitEvent(tx, tenantId, { type: 'household.updated', resourceType: 'household', resourceId: id, changedFields: ['status'] });
+        await emitEvent(tx, tenantId, {
+          type: 'household.updated',
+          resourceType: 'household',
+          resourceId: id,
+          changedFields: ['status'],
+        });
       }
       return viewOf(tx, actor, tenantId, id);
     });
@@ -200,7 +231,12 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
   return {
     viewOf,
 
-    async createIn(tx: Tx, actor: Actor, input: HouseholdCreate, collectionMethod = 'api'): Promise<HouseholdView> {
+    async createIn(
+      tx: Tx,
+      actor: Actor,
+      input: HouseholdCreate,
+      collectionMethod = 'api',
+    ): Promise<HouseholdView> {
       const tenantId = requireTenant(actor);
       assertLatLon(input.geo_lat, input.geo_lon);
       await assertLeader(tx, actor, tenantId, input.leader_id);
@@ -238,9 +274,20 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
         effective_from: new Date().toISOString().slice(0, 10),
       });
       const fields = Object.keys(input);
-      await recordVersion(tx, actor, tenantId, { resourceType: 'household', resourceId: id, versionId: 1, change: 'create', fields });
+      await recordVersion(tx, actor, tenantId, {
+        resourceType: 'household',
+        resourceId: id,
+        versionId: 1,
+        change: 'create',
+        fields,
+      });
       await recordAudit(tx, actor, auditOf(actor, 'household.create', { type: 'household', id }));
-      await emitEvent(tx, tenantId, { type: 'household.created', resourceType: 'household', resourceId: id, changedFields: fields });
+      await emitEvent(tx, tenantId, {
+        type: 'household.created',
+        resourceType: 'household',
+        resourceId: id,
+        changedFields: fields,
+      });
       return viewOf(tx, actor, tenantId, id);
     },
 
@@ -271,7 +318,8 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
           await assertLeader(tx, actor, tenantId, input.leader_id);
         }
         if (input.geo_id) await assertGeoArea(tx, tenantId, input.geo_id);
-        if (input.group_kind !== undefined) await vocabularies.assertCode(tx, tenantId, 'group-kind', input.group_kind, 'group_kind');
+        if (input.group_kind !== undefined)
+          await vocabularies.assertCode(tx, tenantId, 'group-kind', input.group_kind, 'group_kind');
         if (input.extensions) await extensions.validate(tx, tenantId, 'household', input.extensions);
         const current: Record<string, unknown> = {
           household_name: row.household_name,
@@ -318,11 +366,24 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
           oldValues,
           newValues: changed,
         });
-        await recordAudit(tx, actor, auditOf(actor, 'household.update', { type: 'household', id }, { details: { fields } }));
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(actor, 'household.update', { type: 'household', id }, { details: { fields } }),
+        );
         if (geoChanged) {
-          await recordAudit(tx, actor, auditOf(actor, 'household.geolocation_change', { type: 'household', id }, {
-            details: { fields: fields.filter((f) => (GEO_FIELDS as readonly string[]).includes(f)) },
-          }));
+          await recordAudit(
+            tx,
+            actor,
+            auditOf(
+              actor,
+              'household.geolocation_change',
+              { type: 'household', id },
+              {
+                details: { fields: fields.filter((f) => (GEO_FIELDS as readonly string[]).includes(f)) },
+              },
+            ),
+          );
         }
         if (changed.leader_id) {
           const open = await hrepo.findOpenMembership(tx, tenantId, id, changed.leader_id as string);
@@ -334,7 +395,12 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
             });
           }
         }
-        await emitEvent(tx, tenantId, { type: 'household.updated', resourceType: 'household', resourceId: id, changedFields: fields });
+        await emitEvent(tx, tenantId, {
+          type: 'household.updated',
+          resourceType: 'household',
+          resourceId: id,
+          changedFields: fields,
+        });
         return viewOf(tx, actor, tenantId, id);
       });
     },
@@ -354,7 +420,13 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
           throw rule('person_id', 'no such person in this tenant');
         });
         if (person!.status === 'archived') throw rule('person_id', 'the person is archived');
-        await vocabularies.assertCode(tx, tenantId, 'membership-role', input.relationship_type, 'relationship_type');
+        await vocabularies.assertCode(
+          tx,
+          tenantId,
+          'membership-role',
+          input.relationship_type,
+          'relationship_type',
+        );
         if (input.effective_until && input.effective_until < input.effective_from) {
           throw rule('effective_until', 'must not be before effective_from');
         }
@@ -367,14 +439,28 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
           fields: Object.keys(input),
           newValues: { ...input },
         });
-        await recordAudit(tx, actor, auditOf(actor, 'membership.add', { type: 'membership', id: m.id }, {
-          details: { household_id: householdId, person_id: input.person_id },
-        }));
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(
+            actor,
+            'membership.add',
+            { type: 'membership', id: m.id },
+            {
+              details: { household_id: householdId, person_id: input.person_id },
+            },
+          ),
+        );
         return membershipOut(m);
       });
     },
 
-    async endMember(actor: Actor, householdId: string, personId: string, input: MemberEnd): Promise<Membership> {
+    async endMember(
+      actor: Actor,
+      householdId: string,
+      personId: string,
+      input: MemberEnd,
+    ): Promise<Membership> {
       const tenantId = requireTenant(actor);
       checkReason(input.reason_code, input.reason_text);
       return tenantTx(db, actor, async (tx) => {
@@ -384,7 +470,14 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
         if (input.effective_until < open.effective_from) {
           throw rule('effective_until', `must not be before effective_from (${open.effective_from})`);
         }
-        const ended = await hrepo.endMembership(tx, tenantId, open.id, input.effective_until, input.reason_code, input.reason_text ?? null);
+        const ended = await hrepo.endMembership(
+          tx,
+          tenantId,
+          open.id,
+          input.effective_until,
+          input.reason_code,
+          input.reason_text ?? null,
+        );
         // The person's primary household moves to another open membership, or is cleared.
         await tx.query(
           `UPDATE persons SET household_id = (SELECT household_id FROM household_members
@@ -403,9 +496,18 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
           reasonCode: input.reason_code,
           reasonText: input.reason_text,
         });
-        await recordAudit(tx, actor, auditOf(actor, 'membership.end', { type: 'membership', id: open.id }, {
-          details: { household_id: householdId, person_id: personId, reason_code: input.reason_code },
-        }));
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(
+            actor,
+            'membership.end',
+            { type: 'membership', id: open.id },
+            {
+              details: { household_id: householdId, person_id: personId, reason_code: input.reason_code },
+            },
+          ),
+        );
         await emitEvent(tx, tenantId, {
           type: 'membership.ended',
           resourceType: 'household',

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { AppError } from '../http/errors.js';
 
 /** Identity numbers compare without case, spaces, dots, dashes or slashes. */

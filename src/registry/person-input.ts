@@ -1,5 +1,5 @@
-import { AppError } from '../http/errors.js';
 import type { Queryable } from '../db/database.js';
+import { AppError } from '../http/errors.js';
 import type { VocabularyService } from '../vocabulary/service.js';
 import type { ExtensionService } from './extensions.js';
 import { assertGeoArea } from './geo.js';
@@ -17,7 +17,10 @@ export function rule(field: string, message: string): AppError {
 }
 
 /** date_of_birth or age_estimate, exactly one; an estimate becomes an estimated birth date. */
-export function birthOf(input: { date_of_birth?: string; age_estimate?: number }): { date: string; estimated: boolean } {
+export function birthOf(input: { date_of_birth?: string; age_estimate?: number }): {
+  date: string;
+  estimated: boolean;
+} {
   if (input.date_of_birth !== undefined && input.age_estimate !== undefined) {
     throw rule('age_estimate', 'give date_of_birth or age_estimate, not both');
   }
@@ -25,7 +28,8 @@ export function birthOf(input: { date_of_birth?: string; age_estimate?: number }
     assertBirthDate(input.date_of_birth);
     return { date: input.date_of_birth, estimated: false };
   }
-  if (input.age_estimate !== undefined) return { date: birthDateFromAge(input.age_estimate), estimated: true };
+  if (input.age_estimate !== undefined)
+    return { date: birthDateFromAge(input.age_estimate), estimated: true };
   throw new AppError('ERR_VAL_MISSING_FIELD', 'date_of_birth or age_estimate is required', {
     errors: [{ field: 'date_of_birth', message: 'date_of_birth or age_estimate is required' }],
   });
@@ -51,9 +55,10 @@ export async function normalizeIdentities(
   const seen = new Set<string>();
   const out: NormalizedIdentity[] = [];
   for (const [i, id] of list.entries()) {
-    const field = input.identities && i >= list.length - input.identities.length
-      ? `identities[${i - (list.length - input.identities.length)}]`
-      : 'identity';
+    const field =
+      input.identities && i >= list.length - input.identities.length
+        ? `identities[${i - (list.length - input.identities.length)}]`
+        : 'identity';
     await deps.vocabularies.assertCode(q, tenantId, 'id-type', id.identity_type, `${field}.identity_type`);
     const key = identityKey(id.identity_number);
     if (key.length === 0) throw rule(`${field}.identity_number`, 'has no letters or digits');
@@ -99,7 +104,8 @@ export async function checkReferences(
   tenantId: string,
   input: { gender?: string; geo_id?: string | null; extensions?: Record<string, unknown> },
 ): Promise<void> {
-  if (input.gender !== undefined) await deps.vocabularies.assertCode(q, tenantId, 'gender', input.gender, 'gender');
+  if (input.gender !== undefined)
+    await deps.vocabularies.assertCode(q, tenantId, 'gender', input.gender, 'gender');
   if (input.geo_id) await assertGeoArea(q, tenantId, input.geo_id);
   if (input.extensions) await deps.extensions.validate(q, tenantId, 'person', input.extensions);
 }

@@ -69,7 +69,12 @@ export const PERSON_SELECT = `
            AS contacts
     FROM persons p`;
 
-export async function findPersons(q: Queryable, tenantId: string, ids: readonly string[], lock = false): Promise<PersonRow[]> {
+export async function findPersons(
+  q: Queryable,
+  tenantId: string,
+  ids: readonly string[],
+  lock = false,
+): Promise<PersonRow[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<PersonRow>(
     `${PERSON_SELECT} WHERE p.tenant_id = $1 AND p.id = ANY($2::uuid[])${lock ? ' FOR UPDATE OF p' : ''}`,
@@ -79,7 +84,12 @@ export async function findPersons(q: Queryable, tenantId: string, ids: readonly 
   return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
 }
 
-export async function findPerson(q: Queryable, tenantId: string, id: string, lock = false): Promise<PersonRow | null> {
+export async function findPerson(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  lock = false,
+): Promise<PersonRow | null> {
   return (await findPersons(q, tenantId, [id], lock))[0] ?? null;
 }
 
@@ -235,7 +245,8 @@ export async function updatePersonColumns(
   meta: { updatedBy: string; lastUpdateSystem: string | null },
 ): Promise<{ version_id: number; updated_at: Date }> {
   const names = Object.keys(columns);
-  for (const n of names) if (!UPDATABLE_COLUMNS.has(n)) throw new Error(`not an updatable person column: ${n}`);
+  for (const n of names)
+    if (!UPDATABLE_COLUMNS.has(n)) throw new Error(`not an updatable person column: ${n}`);
   const sets = names.map((n, i) => `${n} = $${i + 5}`);
   const values = names.map((n) => {
     const v = columns[n];
@@ -249,7 +260,12 @@ export async function updatePersonColumns(
   return rows[0];
 }
 
-export async function setPersonArchived(q: Queryable, tenantId: string, id: string, archived: boolean): Promise<void> {
+export async function setPersonArchived(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  archived: boolean,
+): Promise<void> {
   await q.query('UPDATE person_identities SET person_archived = $3 WHERE tenant_id = $1 AND person_id = $2', [
     tenantId,
     id,

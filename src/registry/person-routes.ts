@@ -20,7 +20,9 @@ import {
 import { Relationship } from './relationships.js';
 
 const Params = Type.Object({ person_id: Uuid() });
-const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'expected version_id, e.g. "3"' })) });
+const IfMatch = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'expected version_id, e.g. "3"' })),
+});
 const tags = ['persons'];
 const read = { scopes: ['persons:read'] } as const;
 const write = { scopes: ['persons:write'] } as const;
@@ -64,11 +66,16 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'by distance and a person is placed at its household, else at its geo area centroid.',
         querystring: PersonSearchQuery,
         response: {
-          200: Type.Object({ data: Type.Array(PersonSearchHit), next_cursor: Nullable(Type.String()), warnings: Type.Array(SearchWarning) }),
+          200: Type.Object({
+            data: Type.Array(PersonSearchHit),
+            next_cursor: Nullable(Type.String()),
+            warnings: Type.Array(SearchWarning),
+          }),
         },
       },
     },
-    async (request) => personSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) =>
+      personSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 
   app.get(
@@ -80,18 +87,28 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'List persons (the search without criteria)',
         querystring: Type.Pick(PersonSearchQuery, ['limit', 'cursor', 'status', 'geo_id']),
         response: {
-          200: Type.Object({ data: Type.Array(PersonSearchHit), next_cursor: Nullable(Type.String()), warnings: Type.Array(SearchWarning) }),
+          200: Type.Object({
+            data: Type.Array(PersonSearchHit),
+            next_cursor: Nullable(Type.String()),
+            warnings: Type.Array(SearchWarning),
+          }),
         },
       },
     },
-    async (request) => personSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) =>
+      personSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 
   app.get(
     '/api/v1/persons/:person_id',
     {
       config: { auth: read },
-      schema: { tags, summary: 'Read a person (masked as the caller’s consent and scopes require)', params: Params, response: { 200: PersonView } },
+      schema: {
+        tags,
+        summary: 'Read a person (masked as the caller’s consent and scopes require)',
+        params: Params,
+        response: { 200: PersonView },
+      },
     },
     async (request, reply) => {
       const person = await persons.get(request.actor!, request.params.person_id);
@@ -105,7 +122,8 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { auth: write },
       schema: {
         tags,
-        summary: 'Update a person; If-Match guards against lost updates; identities and contacts are replaced as sets',
+        summary:
+          'Update a person; If-Match guards against lost updates; identities and contacts are replaced as sets',
         params: Params,
         headers: IfMatch,
         body: PersonPatch,
@@ -127,7 +145,13 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/persons/:person_id/verify',
     {
       config: { auth: write },
-      schema: { tags, summary: 'Set the verification status', params: Params, body: VerifyBody, response: { 200: PersonView } },
+      schema: {
+        tags,
+        summary: 'Set the verification status',
+        params: Params,
+        body: VerifyBody,
+        response: { 200: PersonView },
+      },
     },
     async (request) => persons.verify(request.actor!, request.params.person_id, request.body),
   );
@@ -151,7 +175,13 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/persons/:person_id/restore',
     {
       config: { auth: write },
-      schema: { tags, summary: 'Restore an archived person', params: Params, body: RestoreBody, response: { 200: PersonView } },
+      schema: {
+        tags,
+        summary: 'Restore an archived person',
+        params: Params,
+        body: RestoreBody,
+        response: { 200: PersonView },
+      },
     },
     async (request) => persons.restore(request.actor!, request.params.person_id, request.body),
   );

@@ -52,7 +52,11 @@ const personFields = {
   additional_name: Type.Optional(Type.String({ maxLength: 200 })),
   date_of_birth: Type.Optional(DateOnly()),
   age_estimate: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 130, description: 'stored as an estimated birth date when the date is unknown' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: 130,
+      description: 'stored as an estimated birth date when the date is unknown',
+    }),
   ),
   gender: Code('code of the gender vocabulary (ISO/IEC 5218: 0, 1, 2, 9)', ['2']),
   identity_type: Type.Optional(Code('shorthand for one identity: type', ['national_id'])),
@@ -68,7 +72,9 @@ const personFields = {
 
 export const PersonCreate = Body({
   ...personFields,
-  relationship_type: Type.Optional(Code('membership role when household_id is given (default member)', ['child'])),
+  relationship_type: Type.Optional(
+    Code('membership role when household_id is given (default member)', ['child']),
+  ),
 });
 export type PersonCreate = Static<typeof PersonCreate>;
 
@@ -97,14 +103,20 @@ export const PersonPatch = Body({
   address: Type.Optional(Nullable(AddressSchema)),
   geo_id: Type.Optional(Nullable(Uuid())),
   extensions: personFields.extensions,
-  ...Object.fromEntries(NOT_UPDATABLE.map((f) => [f, Type.Optional(Type.Unknown({ description: 'not updatable (422)' }))])),
+  ...Object.fromEntries(
+    NOT_UPDATABLE.map((f) => [f, Type.Optional(Type.Unknown({ description: 'not updatable (422)' }))]),
+  ),
 });
-export type PersonPatch = Static<typeof PersonPatch> & Partial<Record<(typeof NOT_UPDATABLE)[number], unknown>>;
+export type PersonPatch = Static<typeof PersonPatch> &
+  Partial<Record<(typeof NOT_UPDATABLE)[number], unknown>>;
 
 export const Identity = Type.Object({
   identity_type: Type.String(),
   identity_number: Type.String(),
-  system: Type.String({ description: 'namespace URI of the identifier', examples: ['urn:hearth:vocab:id-type#national_id'] }),
+  system: Type.String({
+    description: 'namespace URI of the identifier',
+    examples: ['urn:hearth:vocab:id-type#national_id'],
+  }),
   expiry_date: Nullable(Type.String()),
   status: Type.String(),
   description: Nullable(Type.String()),
@@ -149,7 +161,9 @@ export const PersonView = Type.Object({
   updated_at: DateTime(),
   provenance: Nullable(Provenance),
   consent_status: Type.Optional(Type.String({ description: 'consent state for the caller’s verticals' })),
-  masked_fields: Type.Array(Type.String(), { description: 'fields whose values are masked or withheld for this caller' }),
+  masked_fields: Type.Array(Type.String(), {
+    description: 'fields whose values are masked or withheld for this caller',
+  }),
 });
 export type PersonView = Static<typeof PersonView>;
 
@@ -170,7 +184,9 @@ export const PersonUpdated = Type.Intersect([
 ]);
 
 export const VerifyBody = Body({
-  verification_status: Type.Optional(Type.Union([Type.Literal('verified'), Type.Literal('provisional')], { default: 'verified' })),
+  verification_status: Type.Optional(
+    Type.Union([Type.Literal('verified'), Type.Literal('provisional')], { default: 'verified' }),
+  ),
   verified_by: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   verified_at: Type.Optional(DateTime()),
 });
@@ -179,7 +195,10 @@ export type VerifyBody = Static<typeof VerifyBody>;
 export const ArchiveBody = Body({ ...ReasonFields });
 export type ArchiveBody = Static<typeof ArchiveBody>;
 
-export const RestoreBody = Body({ reason_code: ReasonFields.reason_code, reason_text: ReasonFields.reason_text });
+export const RestoreBody = Body({
+  reason_code: ReasonFields.reason_code,
+  reason_text: ReasonFields.reason_text,
+});
 export type RestoreBody = Static<typeof RestoreBody>;
 
 export const VersionEntry = Type.Object({
@@ -210,12 +229,15 @@ export const SearchCriteria = [
 export const PersonSearchQuery = Type.Object(
   {
     ...PageQuery,
-    criteria_id: Type.Optional(Type.String({ enum: [...SearchCriteria], description: 'what criteria_value is' })),
+    criteria_id: Type.Optional(
+      Type.String({ enum: [...SearchCriteria], description: 'what criteria_value is' }),
+    ),
     criteria_value: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 200,
-        description: 'identity: "number" or "type|number"; name: fuzzy; phone: any format; birth_date: YYYY-MM-DD',
+        description:
+          'identity: "number" or "type|number"; name: fuzzy; phone: any format; birth_date: YYYY-MM-DD',
       }),
     ),
     geo_id: Type.Optional(Uuid('area; its descendant areas are included')),

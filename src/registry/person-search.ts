@@ -1,5 +1,11 @@
-import { type Overrides, assertSearchable, decideMany, personView, type PersonDecision } from '../access/person-access.js';
 import { classificationOf } from '../access/classification.js';
+import {
+  assertSearchable,
+  decideMany,
+  type Overrides,
+  type PersonDecision,
+  personView,
+} from '../access/person-access.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Queryable, Tx } from '../db/database.js';
 import { trigramMatch } from '../db/trigram.js';
@@ -35,10 +41,14 @@ export function radiusOf(q: { lat?: number; lon?: number; radius_km?: number }):
   if (given === 0) return null;
   if (given < 3) {
     const missing = (['lat', 'lon', 'radius_km'] as const).filter((k) => q[k] === undefined);
-    throw new AppError('ERR_VAL_MISSING_FIELD', `a radius search needs lat, lon and radius_km (missing ${missing.join(', ')})`, {
-      status: 400,
-      errors: missing.map((field) => ({ field, message: 'is required for a radius search' })),
-    });
+    throw new AppError(
+      'ERR_VAL_MISSING_FIELD',
+      `a radius search needs lat, lon and radius_km (missing ${missing.join(', ')})`,
+      {
+        status: 400,
+        errors: missing.map((field) => ({ field, message: 'is required for a radius search' })),
+      },
+    );
   }
   return { lat: q.lat!, lon: q.lon!, radiusKm: q.radius_km! };
 }
@@ -159,7 +169,8 @@ export function createPersonSearch(deps: SearchDeps) {
         };
       }
       case 'birth_date': {
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) throw bad('must be YYYY-MM-DD');
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))
+          throw bad('must be YYYY-MM-DD');
         return { sql: `p.date_of_birth = ${p.add(value)}::date`, matched: ['date_of_birth'] };
       }
       case 'gender': {
@@ -225,7 +236,9 @@ export function createPersonSearch(deps: SearchDeps) {
             order = 'score DESC, p.id';
             if (after) {
               const sc = q.add(after[0]);
-              conds.push(`(${crit.score} < ${sc}::numeric OR (${crit.score} = ${sc}::numeric AND p.id > ${q.add(after[1])}::uuid))`);
+              conds.push(
+                `(${crit.score} < ${sc}::numeric OR (${crit.score} = ${sc}::numeric AND p.id > ${q.add(after[1])}::uuid))`,
+              );
             }
           } else if (after) conds.push(`p.id > ${q.add(after[0])}::uuid`);
           const { rows } = await tx.query<Candidate>(
@@ -238,9 +251,23 @@ export function createPersonSearch(deps: SearchDeps) {
           mode === 'distance' ? [c.distance_m!, c.id] : mode === 'score' ? [c.score!, c.id] : [c.id];
 
         const filter = async (rows: Candidate[]): Promise<SearchHit[]> => {
-          const decisions = await decideMany(tx, actor, tenantId, rows.map((r) => r.id), 'search');
+          const decisions = await decideMany(
+            tx,
+            actor,
+            tenantId,
+            rows.map((r) => r.id),
+            'search',
+          );
           const keep = rows.filter((r) => mayMatch(decisions.get(r.id)!, matched, overrides));
-          const persons = new Map((await findPersons(tx, tenantId, keep.map((r) => r.id))).map((x) => [x.id, x]));
+          const persons = new Map(
+            (
+              await findPersons(
+                tx,
+                tenantId,
+                keep.map((r) => r.id),
+              )
+            ).map((x) => [x.id, x]),
+          );
           return keep.map((r) => {
             const hit: SearchHit = {
               ...personView(persons.get(r.id)!, decisions.get(r.id)!, overrides),
@@ -255,7 +282,11 @@ export function createPersonSearch(deps: SearchDeps) {
           });
         };
         const viewKey = (v: SearchHit): Key =>
-          mode === 'distance' ? [v.distance_km! * 1000, v.person_id] : mode === 'score' ? [v.score!, v.person_id] : [v.person_id];
+          mode === 'distance'
+            ? [v.distance_km! * 1000, v.person_id]
+            : mode === 'score'
+              ? [v.score!, v.person_id]
+              : [v.person_id];
         // distance_km is rounded for display: page from the exact distance of the last candidate returned.
         const exact = new Map<string, number>();
         const page = await fillPage(
@@ -281,7 +312,9 @@ function validateCursor(cursor: (string | number | null)[] | null, mode: Mode): 
   if (!cursor) return;
   const id = cursor[cursor.length - 1];
   const ok =
-    typeof id === 'string' && isUuid(id) && (mode === 'id' || (typeof cursor[0] === 'number' && Number.isFinite(cursor[0])));
+    typeof id === 'string' &&
+    isUuid(id) &&
+    (mode === 'id' || (typeof cursor[0] === 'number' && Number.isFinite(cursor[0])));
   if (!ok) {
     throw new AppError('ERR_VAL_INVALID_FORMAT', 'cursor is not a cursor this server issued', {
       status: 400,

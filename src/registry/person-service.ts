@@ -1,5 +1,5 @@
-import { auditOf, recordAudit } from '../audit/audit.js';
 import { decideMany, personView, readablePerson } from '../access/person-access.js';
+import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
@@ -40,8 +40,15 @@ export type PersonWithDuplicates = PersonView & { possible_duplicates: Duplicate
 
 /** A unique-index clash on an identity: 409 naming the field, nothing written. */
 export function identityConflict(err: unknown): never {
-  if (isPgError(err) && err.code === PgCode.uniqueViolation && err.constraint === 'person_identities_unique') {
-    throw conflict('an identity of this person is already registered to another person in this tenant', 'identities');
+  if (
+    isPgError(err) &&
+    err.code === PgCode.uniqueViolation &&
+    err.constraint === 'person_identities_unique'
+  ) {
+    throw conflict(
+      'an identity of this person is already registered to another person in this tenant',
+      'identities',
+    );
   }
   throw err;
 }
@@ -53,16 +60,33 @@ const phoneKeys = (contacts: { type: string; key: string }[]) =>
 export function createPersonService(deps: PersonServiceDeps) {
   const { db, settings, vocabularies } = deps;
 
-  async function viewOf(tx: Tx, actor: Actor, tenantId: string, id: string, purpose: 'read' | 'write' = 'read') {
+  async function viewOf(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    id: string,
+    purpose: 'read' | 'write' = 'read',
+  ) {
     const row = await repo.findPerson(tx, tenantId, id);
     const d = await readablePerson(tx, actor, tenantId, row, purpose);
     return personView(row!, d, (await settings.get(tx, tenantId)).fieldClassification);
   }
 
   /** Candidates the caller may see at all (consent-bound callers never learn of hidden persons). */
-  async function visibleDuplicates(tx: Tx, actor: Actor, tenantId: string, probe: Parameters<typeof findDuplicates>[2]) {
+  async function visibleDuplicates(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    probe: Parameters<typeof findDuplicates>[2],
+  ) {
     const found = await findDuplicates(tx, tenantId, probe);
-    const decisions = await decideMany(tx, actor, tenantId, found.map((c) => c.person_id), 'read');
+    const decisions = await decideMany(
+      tx,
+      actor,
+      tenantId,
+      found.map((c) => c.person_id),
+      'read',
+    );
     return found.filter((c) => decisions.get(c.person_id)?.visible);
   }
 
@@ -89,7 +113,13 @@ export function createPersonService(deps: PersonServiceDeps) {
       const hh = await findHousehold(tx, tenantId, input.household_id);
       if (!hh) throw rule('household_id', 'no such household in this tenant');
       if (hh.status === 'archived') throw rule('household_id', 'the household is archived');
-      await vocabularies.assertCode(tx, tenantId, 'membership-role', input.relationship_type ?? 'member', 'relationship_type');
+      await vocabularies.assertCode(
+        tx,
+        tenantId,
+        'membership-role',
+        input.relationship_type ?? 'member',
+        'relationship_type',
+      );
     } else if (input.relationship_type !== undefined) {
       throw rule('relationship_type', 'only applies with household_id');
     }
@@ -143,10 +173,25 @@ export function createPersonService(deps: PersonServiceDeps) {
       change: 'create',
       fields,
     });
-    await recordAudit(tx, actor, auditOf(actor, 'person.create', { type: 'person', id }, {
-      details: { collection_method: collectionMethod, identities: identities.length },
-    }));
-    await emitEvent(tx, tenantId, { type: 'person.created', resourceType: 'person', resourceId: id, personId: id, changedFields: fields });
+    await recordAudit(
+      tx,
+      actor,
+      auditOf(
+        actor,
+        'person.create',
+        { type: 'person', id },
+        {
+          details: { collection_method: collectionMethod, identities: identities.length },
+        },
+      ),
+    );
+    await emitEvent(tx, tenantId, {
+      type: 'person.created',
+      resourceType: 'person',
+      resourceId: id,
+      personId: id,
+      changedFields: fields,
+    });
     const possible = await visibleDuplicates(tx, actor, tenantId, {
       id,
       fullName: input.full_name,
@@ -163,7 +208,14 @@ export function createPersonService(deps: PersonServiceDeps) {
     body: ArchiveBody | RestoreBody,
   ): Promise<PersonView> {
     const tenantId = requireTenant(actor);
-    checkReason(body.reason_code, body.reason_text, undefined, 'reason_code', 'reason_text', change === 'archive');
+    checkReason(
+      body.reason_code,
+      body.reason_text,
+      undefined,
+      'reason_code',
+      'reason_text',
+      change === 'archive',
+    );
     return tenantTx(db, actor, async (tx) => {
       const row = await lockForWrite(tx, actor, tenantId, id);
       const from = change === 'archive' ? 'active' : 'archived';
@@ -200,9 +252,18 @@ export function createPersonService(deps: PersonServiceDeps) {
         reasonCode: body.reason_code,
         reasonText: body.reason_text,
       });
-      await recordAudit(tx, actor, auditOf(actor, `person.${change}`, { type: 'person', id }, {
-        details: { reason_code: body.reason_code ?? null },
-      }));
+      await recordAudit(
+        tx,
+        actor,
+        auditOf(
+          actor,
+          `person.${change}`,
+          { type: 'person', id },
+          {
+            details: { reason_code: body.reason_code ?? null },
+          },
+        ),
+      );
       await emitEvent(tx, tenantId, {
         type: change === 'archive' ? 'person.archived' : 'person.restored',
         resourceType: 'person',
@@ -228,7 +289,12 @@ export function createPersonService(deps: PersonServiceDeps) {
 
     viewOf,
 
-    async patch(actor: Actor, id: string, input: PersonPatch, ifMatch?: number): Promise<PersonWithDuplicates> {
+    async patch(
+      actor: Actor,
+      id: string,
+      input: PersonPatch,
+      ifMatch?: number,
+    ): Promise<PersonWithDuplicates> {
       const tenantId = requireTenant(actor);
       for (const field of NOT_UPDATABLE) {
         if (field in input) throw rule(field, 'is not updatable');
@@ -243,7 +309,8 @@ export function createPersonService(deps: PersonServiceDeps) {
         if (row.status === 'archived') throw stateConflict('person', row.status, 'verify');
         const status = body.verification_status ?? 'verified';
         const verifiedAt = body.verified_at ?? new Date().toISOString();
-        if (verifiedAt > new Date(Date.now() + 60_000).toISOString()) throw rule('verified_at', 'cannot be in the future');
+        if (verifiedAt > new Date(Date.now() + 60_000).toISOString())
+          throw rule('verified_at', 'cannot be in the future');
         const verifiedBy = body.verified_by ?? actor.principal.clientId;
         const { version_id } = await repo.updatePersonColumns(
           tx,
@@ -265,9 +332,18 @@ export function createPersonService(deps: PersonServiceDeps) {
           oldValues: { verification_status: row.verification_status },
           newValues: { verification_status: status },
         });
-        await recordAudit(tx, actor, auditOf(actor, 'person.verify', { type: 'person', id }, {
-          details: { verification_status: status },
-        }));
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(
+            actor,
+            'person.verify',
+            { type: 'person', id },
+            {
+              details: { verification_status: status },
+            },
+          ),
+        );
         await emitEvent(tx, tenantId, {
           type: 'person.verified',
           resourceType: 'person',
@@ -381,7 +457,9 @@ export function createPersonService(deps: PersonServiceDeps) {
     let identitiesChanged = false;
     if (input.identities !== undefined) {
       const next = await normalizeIdentities(tx, deps, tenantId, { identities: input.identities });
-      const before = row.identities.map((i) => `${i.identity_type}|${i.identity_number}|${i.status}|${i.expiry_date}`);
+      const before = row.identities.map(
+        (i) => `${i.identity_type}|${i.identity_number}|${i.status}|${i.expiry_date}`,
+      );
       const after = next.map((i) => `${i.identity_type}|${i.identity_number}|${i.status}|${i.expiry_date}`);
       if (JSON.stringify(before) !== JSON.stringify(after)) {
         identitiesChanged = true;
@@ -419,13 +497,32 @@ export function createPersonService(deps: PersonServiceDeps) {
         oldValues,
         newValues,
       });
-      await recordAudit(tx, actor, auditOf(actor, 'person.update', { type: 'person', id }, { details: { fields } }));
+      await recordAudit(
+        tx,
+        actor,
+        auditOf(actor, 'person.update', { type: 'person', id }, { details: { fields } }),
+      );
       if (identitiesChanged) {
-        await recordAudit(tx, actor, auditOf(actor, 'person.identity_change', { type: 'person', id }, {
-          details: { before: row.identities.length, after: (newValues.identities as unknown[]).length },
-        }));
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(
+            actor,
+            'person.identity_change',
+            { type: 'person', id },
+            {
+              details: { before: row.identities.length, after: (newValues.identities as unknown[]).length },
+            },
+          ),
+        );
       }
-      await emitEvent(tx, tenantId, { type: 'person.updated', resourceType: 'person', resourceId: id, personId: id, changedFields: fields });
+      await emitEvent(tx, tenantId, {
+        type: 'person.updated',
+        resourceType: 'person',
+        resourceId: id,
+        personId: id,
+        changedFields: fields,
+      });
     }
     const nameOrBirthChanged = 'full_name' in newValues || 'date_of_birth' in newValues;
     const possible =

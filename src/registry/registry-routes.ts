@@ -29,7 +29,12 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/relationships/:relationship_id',
     {
       config: { auth: { scopes: ['persons:read'] } },
-      schema: { tags: ['relationships'], summary: 'Read a relationship', params: RelParams, response: { 200: Relationship } },
+      schema: {
+        tags: ['relationships'],
+        summary: 'Read a relationship',
+        params: RelParams,
+        response: { 200: Relationship },
+      },
     },
     async (request) => relationships.get(request.actor!, request.params.relationship_id),
   );
@@ -71,7 +76,11 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['geo'],
         summary: 'Administrative areas of the tenant',
-        querystring: Type.Object({ ...PageQuery, parent_geo_id: Type.Optional(Uuid()), level: Type.Optional(Type.Integer()) }),
+        querystring: Type.Object({
+          ...PageQuery,
+          parent_geo_id: Type.Optional(Uuid()),
+          level: Type.Optional(Type.Integer()),
+        }),
         response: { 200: Page(GeoArea) },
       },
     },
@@ -82,7 +91,12 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/geo-areas/:geo_id',
     {
       config: { auth: { scopes: ['vocabulary:read'] } },
-      schema: { tags: ['geo'], summary: 'Read an area', params: Type.Object({ geo_id: Uuid() }), response: { 200: GeoArea } },
+      schema: {
+        tags: ['geo'],
+        summary: 'Read an area',
+        params: Type.Object({ geo_id: Uuid() }),
+        response: { 200: GeoArea },
+      },
     },
     async (request) => geo.get(request.actor!, request.params.geo_id),
   );
@@ -91,7 +105,12 @@ export const registryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/geo-areas',
     {
       config: { auth: { roles: ['tenant_admin'] } },
-      schema: { tags: ['geo'], summary: 'Add an area under a parent (tenant admin)', body: GeoAreaCreate, response: { 201: GeoArea } },
+      schema: {
+        tags: ['geo'],
+        summary: 'Add an area under a parent (tenant admin)',
+        body: GeoAreaCreate,
+        response: { 201: GeoArea },
+      },
     },
     async (request, reply) => reply.code(201).send(await geo.create(request.actor!, request.body)),
   );

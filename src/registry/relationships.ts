@@ -62,11 +62,21 @@ const COLUMNS = `id AS relationship_id, person_id, related_person_id, relationsh
   verification_status, status, version_id, created_at, updated_at`;
 
 type Row = Omit<Relationship, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date };
-const out = (r: Row): Relationship => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() });
+const out = (r: Row): Relationship => ({
+  ...r,
+  created_at: r.created_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+});
 
 export function createRelationshipService(db: Database) {
   /** Both persons must be readable (and, for consent-bound callers, consented). */
-  async function assertPersons(tx: Tx, actor: Actor, tenantId: string, ids: string[], purpose: 'read' | 'write') {
+  async function assertPersons(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    ids: string[],
+    purpose: 'read' | 'write',
+  ) {
     for (const [i, id] of ids.entries()) {
       const p = await findPerson(tx, tenantId, id);
       await readablePerson(tx, actor, tenantId, p, purpose).catch(() => {
@@ -75,8 +85,17 @@ export function createRelationshipService(db: Database) {
     }
   }
 
-  async function load(tx: Tx, actor: Actor, tenantId: string, id: string, purpose: 'read' | 'write'): Promise<Row> {
-    const { rows } = await tx.query<Row>(`SELECT ${COLUMNS} FROM relationships WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  async function load(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    id: string,
+    purpose: 'read' | 'write',
+  ): Promise<Row> {
+    const { rows } = await tx.query<Row>(
+      `SELECT ${COLUMNS} FROM relationships WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id],
+    );
     if (rows.length === 0) throw notFound('relationship');
     await assertPersons(tx, actor, tenantId, [rows[0].person_id, rows[0].related_person_id], purpose);
     return rows[0];
@@ -119,7 +138,11 @@ export function createRelationshipService(db: Database) {
       reasonCode: reason.code,
       reasonText: reason.text,
     });
-    await recordAudit(tx, actor, auditOf(actor, `relationship.${change}`, { type: 'relationship', id: current.relationship_id }));
+    await recordAudit(
+      tx,
+      actor,
+      auditOf(actor, `relationship.${change}`, { type: 'relationship', id: current.relationship_id }),
+    );
     if (change === 'end') {
       await emitEvent(tx, tenantId, {
         type: 'relationship.ended',
@@ -136,9 +159,13 @@ export function createRelationshipService(db: Database) {
     async create(actor: Actor, input: RelationshipCreate): Promise<Relationship> {
       const tenantId = requireTenant(actor);
       if (!(BASE_RELATIONSHIPS as readonly string[]).includes(input.relationship_type)) {
-        throw rule('relationship_type', `only base relationships are stored: ${BASE_RELATIONSHIPS.join(', ')}`);
+        throw rule(
+          'relationship_type',
+          `only base relationships are stored: ${BASE_RELATIONSHIPS.join(', ')}`,
+        );
       }
-      if (input.person_id === input.related_person_id) throw rule('related_person_id', 'must differ from person_id');
+      if (input.person_id === input.related_person_id)
+        throw rule('related_person_id', 'must differ from person_id');
       if (input.effective_until && input.effective_until < input.effective_from) {
         throw rule('effective_until', 'must not be before effective_from');
       }
@@ -203,7 +230,10 @@ export function createRelationshipService(db: Database) {
         const columns: { effective_until?: string | null; verification_status?: string } = {};
         if (input.effective_until !== undefined) columns.effective_until = input.effective_until;
         if (input.verification_status !== undefined) columns.verification_status = input.verification_status;
-        return update(tx, actor, tenantId, current, 'update', columns, { code: input.reason_code, text: input.reason_text });
+        return update(tx, actor, tenantId, current, 'update', columns, {
+          code: input.reason_code,
+          text: input.reason_text,
+        });
       });
     },
 
@@ -213,7 +243,8 @@ export function createRelationshipService(db: Database) {
       return tenantTx(db, actor, async (tx) => {
         const current = await load(tx, actor, tenantId, id, 'write');
         if (current.status === 'ended') throw stateConflict('relationship', current.status, 'end');
-        if (input.effective_until < current.effective_from) throw rule('effective_until', 'must not be before effective_from');
+        if (input.effective_until < current.effective_from)
+          throw rule('effective_until', 'must not be before effective_from');
         return update(
           tx,
           actor,

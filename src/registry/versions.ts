@@ -14,7 +14,12 @@ export interface VersionRow {
 }
 
 /** Records one version of a registry record in the change's transaction. */
-export async function recordVersion(tx: Queryable, actor: Actor, tenantId: string, v: VersionRow): Promise<void> {
+export async function recordVersion(
+  tx: Queryable,
+  actor: Actor,
+  tenantId: string,
+  v: VersionRow,
+): Promise<void> {
   await tx.query(
     `INSERT INTO record_versions (tenant_id, resource_type, resource_id, version_id, changed_by, source_system, change,
        fields, old_values, new_values, reason_code, reason_text)

@@ -20,7 +20,10 @@ export const TenantSettings = Type.Object(
       Type.Boolean({ description: 'consents with full evidence stay pending until verified' }),
     ),
     default_phone_country: Type.Optional(
-      Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 country for national phone formats' }),
+      Type.String({
+        pattern: '^[A-Z]{2}$',
+        description: 'ISO 3166-1 alpha-2 country for national phone formats',
+      }),
     ),
     field_classification: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z_.]{1,64}$' }), Classification, {

@@ -18,7 +18,10 @@ export function createTenantSettings() {
     async get(q: Queryable, tenantId: string): Promise<ResolvedSettings> {
       const hit = cache.get(tenantId);
       if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
-      const { rows } = await q.query<{ settings: TenantSettings }>('SELECT settings FROM tenants WHERE id = $1', [tenantId]);
+      const { rows } = await q.query<{ settings: TenantSettings }>(
+        'SELECT settings FROM tenants WHERE id = $1',
+        [tenantId],
+      );
       const s = rows[0]?.settings ?? {};
       const value: ResolvedSettings = {
         consentGraceDays: s.consent_grace_days ?? 30,

@@ -12,7 +12,11 @@ export const vocabularyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/v1/vocabularies',
     {
       config: { auth: { scopes: ['vocabulary:read'] } },
-      schema: { tags, summary: 'Vocabularies of the tenant with their namespace URIs', response: { 200: Type.Object({ data: Type.Array(VocabularySchema) }) } },
+      schema: {
+        tags,
+        summary: 'Vocabularies of the tenant with their namespace URIs',
+        response: { 200: Type.Object({ data: Type.Array(VocabularySchema) }) },
+      },
     },
     async (request) => ({ data: await vocabularies.list(request.actor!) }),
   );
@@ -30,7 +34,11 @@ export const vocabularyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      data: await vocabularies.codes(request.actor!, request.params.code, request.query.include_deprecated ?? false),
+      data: await vocabularies.codes(
+        request.actor!,
+        request.params.code,
+        request.query.include_deprecated ?? false,
+      ),
     }),
   );
 

@@ -12,7 +12,10 @@ export type VocabularyOut = Static<typeof VocabularySchema>;
 export const VocabularyCode = Type.Object({
   code: Type.String({ examples: ['national_id'] }),
   display: Type.String({ examples: ['National ID'] }),
-  system: Type.String({ description: 'namespace URI of the vocabulary', examples: ['urn:hearth:vocab:id-type'] }),
+  system: Type.String({
+    description: 'namespace URI of the vocabulary',
+    examples: ['urn:hearth:vocab:id-type'],
+  }),
   is_system: Type.Boolean({ description: 'seeded with the tenant' }),
   deprecated: Type.Boolean(),
 });

@@ -107,13 +107,10 @@ export const identitySystem = (identityType: string): string => `${NS}:id-type#$
 
 export async function seedVocabularies(tx: Tx, tenantId: string): Promise<void> {
   for (const v of VOCABULARIES) {
-    await tx.query('INSERT INTO vocabularies (tenant_id, code, namespace, name, extendable) VALUES ($1, $2, $3, $4, $5)', [
-      tenantId,
-      v.code,
-      namespaceOf(v.code),
-      v.name,
-      v.extendable,
-    ]);
+    await tx.query(
+      'INSERT INTO vocabularies (tenant_id, code, namespace, name, extendable) VALUES ($1, $2, $3, $4, $5)',
+      [tenantId, v.code, namespaceOf(v.code), v.name, v.extendable],
+    );
     await tx.query(
       `INSERT INTO vocabulary_codes (tenant_id, vocabulary, code, display, is_system)
        SELECT $1, $2, c, d, true FROM unnest($3::text[], $4::text[]) AS x(c, d)`,

@@ -23,14 +23,22 @@ export function createVocabularyService(db: Database) {
     const codes: CodeMap = new Map();
     for (const r of rows) {
       let m = codes.get(r.vocabulary);
-      if (!m) codes.set(r.vocabulary, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        codes.set(r.vocabulary, m);
+      }
       m.set(r.code, r.display);
     }
     cache.set(tenantId, { at: Date.now(), codes });
     return codes;
   }
 
-  async function codesOf(q: Queryable, tenantId: string, vocabulary: string, fresh = false): Promise<Map<string, string>> {
+  async function codesOf(
+    q: Queryable,
+    tenantId: string,
+    vocabulary: string,
+    fresh = false,
+  ): Promise<Map<string, string>> {
     const hit = cache.get(tenantId);
     const codes = !fresh && hit && Date.now() - hit.at < TTL_MS ? hit.codes : await load(q, tenantId);
     return codes.get(vocabulary) ?? new Map();
@@ -38,22 +46,38 @@ export function createVocabularyService(db: Database) {
 
   function refusal(vocabulary: string, field: string, value: string, allowed: Map<string, string>): AppError {
     const list = [...allowed.keys()].join(', ');
-    return new AppError('ERR_VAL_INVALID_FORMAT', `${field}: "${value}" is not a code of the ${vocabulary} vocabulary`, {
-      errors: [{ field, message: `must be one of: ${list}`, code: 'ERR_VAL_INVALID_FORMAT' }],
-      extra: { allowed_values: [...allowed.keys()] },
-    });
+    return new AppError(
+      'ERR_VAL_INVALID_FORMAT',
+      `${field}: "${value}" is not a code of the ${vocabulary} vocabulary`,
+      {
+        errors: [{ field, message: `must be one of: ${list}`, code: 'ERR_VAL_INVALID_FORMAT' }],
+        extra: { allowed_values: [...allowed.keys()] },
+      },
+    );
   }
 
   return {
     /** Refuses a value that is not a current code of the vocabulary (422 listing the allowed codes). */
-    async assertCode(q: Queryable, tenantId: string, vocabulary: string, value: string, field: string): Promise<void> {
+    async assertCode(
+      q: Queryable,
+      tenantId: string,
+      vocabulary: string,
+      value: string,
+      field: string,
+    ): Promise<void> {
       if ((await codesOf(q, tenantId, vocabulary)).has(value)) return;
       const fresh = await codesOf(q, tenantId, vocabulary, true);
       if (!fresh.has(value)) throw refusal(vocabulary, field, value, fresh);
     },
 
     /** A code given as the code itself or its display name, case-insensitively (G2P face). */
-    async resolve(q: Queryable, tenantId: string, vocabulary: string, value: string, field: string): Promise<string> {
+    async resolve(
+      q: Queryable,
+      tenantId: string,
+      vocabulary: string,
+      value: string,
+      field: string,
+    ): Promise<string> {
       for (const fresh of [false, true]) {
         const codes = await codesOf(q, tenantId, vocabulary, fresh);
         if (codes.has(value)) return value;
@@ -92,10 +116,10 @@ export function createVocabularyService(db: Database) {
           [tenantId, vocabulary, includeDeprecated],
         );
         if (rows.length === 0) {
-          const exists = await tx.query('SELECT 1 FROM vocabularies WHERE tenant_id = $1 AND (code = $2 OR namespace = $2)', [
-            tenantId,
-            vocabulary,
-          ]);
+          const exists = await tx.query(
+            'SELECT 1 FROM vocabularies WHERE tenant_id = $1 AND (code = $2 OR namespace = $2)',
+            [tenantId, vocabulary],
+          );
           if (exists.rowCount === 0) throw notFound('vocabulary');
         }
         return rows;
@@ -115,23 +139,34 @@ export function createVocabularyService(db: Database) {
           );
           if (rows.length === 0) throw notFound('vocabulary');
           if (!rows[0].extendable) {
-            throw new AppError('ERR_STATE_CONFLICT', `the ${vocabulary} vocabulary is fixed and cannot be extended`);
+            throw new AppError(
+              'ERR_STATE_CONFLICT',
+              `the ${vocabulary} vocabulary is fixed and cannot be extended`,
+            );
           }
-          await tx.query('INSERT INTO vocabulary_codes (tenant_id, vocabulary, code, display) VALUES ($1, $2, $3, $4)', [
-            tenantId,
-            vocabulary,
-            input.code,
-            input.display,
-          ]);
-          await recordAudit(tx, actor, auditOf(actor, 'vocabulary.code_add', { type: 'vocabulary', id: vocabulary }, {
-            details: { code: input.code },
-          }));
+          await tx.query(
+            'INSERT INTO vocabulary_codes (tenant_id, vocabulary, code, display) VALUES ($1, $2, $3, $4)',
+            [tenantId, vocabulary, input.code, input.display],
+          );
+          await recordAudit(
+            tx,
+            actor,
+            auditOf(
+              actor,
+              'vocabulary.code_add',
+              { type: 'vocabulary', id: vocabulary },
+              {
+                details: { code: input.code },
+              },
+            ),
+          );
           return { ...input, system: rows[0].namespace, is_system: false, deprecated: false };
         });
         cache.delete(tenantId);
         return out;
       } catch (err) {
-        if (isPgError(err) && err.code === PgCode.uniqueViolation) throw conflict(`code ${input.code} already exists`, 'code');
+        if (isPgError(err) && err.code === PgCode.uniqueViolation)
+          throw conflict(`code ${input.code} already exists`, 'code');
         throw err;
       }
     },

@@ -20,13 +20,22 @@ export function personBody(overrides: Record<string, unknown> = {}): Record<stri
   };
 }
 
-export async function createPerson(app: FastifyInstance, token: string, overrides: Record<string, unknown> = {}) {
+export async function createPerson(
+  app: FastifyInstance,
+  token: string,
+  overrides: Record<string, unknown> = {},
+) {
   const res = await call(app, token, 'POST', '/api/v1/persons', personBody(overrides));
   expect(res.statusCode, res.body).toBe(201);
   return res.json() as { person_id: string; version_id: number; [k: string]: unknown };
 }
 
-export async function upload(app: FastifyInstance, token: string, content = 'signature-bytes', type = 'image/png') {
+export async function upload(
+  app: FastifyInstance,
+  token: string,
+  content = 'signature-bytes',
+  type = 'image/png',
+) {
   const res = await app.inject({
     method: 'POST',
     url: '/api/v1/attachments?filename=evidence.png',
