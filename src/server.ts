@@ -35,6 +35,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       'database ready',
     );
     const url = await app.listen({ port: config.port, host: config.host });
+    if (config.runWorkers) app.hearth.services.jobs.start();
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {

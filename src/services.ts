@@ -15,6 +15,7 @@ import { createConsentService } from './consent/service.js';
 import type { Database } from './db/database.js';
 import { forbidden } from './http/errors.js';
 import { createIntegrationService } from './integrations/service.js';
+import { JobRunner } from './jobs/runner.js';
 import { DbRateLimiter } from './ratelimit/db-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import { RedisRateLimiter } from './ratelimit/redis-limiter.js';
@@ -38,6 +39,8 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   await clientCache.start();
   const tokens = new TokenService(keys, config.publicUrl, config.tokenTtlSeconds);
   const authenticator = new Authenticator(tokens, clientCache);
+  // Background jobs and sweeps; domain services register their handlers on it below.
+  const jobs = new JobRunner(db, log);
   const limiter: RateLimiter = config.redisUrl
     ? new RedisRateLimiter(config.redisUrl)
     : new DbRateLimiter(db);
@@ -80,6 +83,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   };
 
   return {
+    jobs,
     keys,
     clientCache,
     tokens,
@@ -105,6 +109,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     consents,
     attachments,
     async close() {
+      await jobs.stop();
       await auditBuffer.flush();
       await limiter.close();
       await clientCache.close();

@@ -4,12 +4,14 @@ import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { handleSignals, startServer } from '../server.js';
 import { clientCommand, keysCommand, tenantCommand } from './admin.js';
+import { workerCommand } from './worker.js';
 
 const USAGE = `hearth <command> [options]
 
 Commands:
   serve                 start the HTTP server (migrates first)
   migrate               apply pending database migrations and exit
+  worker                run background jobs only (no HTTP); needs DATABASE_URL=postgres://…
   tenant create --code CODE --name NAME
   client create --name NAME --roles ROLE[,ROLE] [--tenant CODE|ID] [--scopes …] [--verticals CODE,…]
                         prints the client secret once
@@ -49,6 +51,7 @@ export const COMMANDS: Record<string, Command> = {
   tenant: tenantCommand,
   client: clientCommand,
   keys: keysCommand,
+  worker: workerCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database } from '../db/database.js';
+import { backoffDelayMs, claimJob, completeJob, failJob, type Job } from './queue.js';
+
+/** Thrown by a handler for a failure that retrying cannot fix: the job fails at once. */
+export class PermanentJobError extends Error {}
+
+export interface JobHandlerOptions {
+  /** How long a claim holds before another worker may take the job over (default 300 s). */
+  lockSeconds?: number;
+  /** When to try again after failed attempt n, or null for never (default: backoff 5 s … 1 h). */
+  retryAt?: (attempt: number, error: unknown) => Date | null;
+}
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+interface Registered {
+  handle: JobHandler;
+  options: JobHandlerOptions;
+}
+
+interface Periodic {
+  name: string;
+  intervalMs: number;
+  fn: () => Promise<unknown>;
+  timer?: NodeJS.Timeout;
+  running?: Promise<unknown>;
+}
+
+const defaultRetry = (attempt: number) => new Date(Date.now() + backoffDelayMs(attempt, 5_000, 3_600_000));
+
+/**
+ * Runs background jobs from the `jobs` table and periodic sweeps. One runner per process; any
+ * number of processes may share the queue (claims use FOR UPDATE SKIP LOCKED). Jobs run one at a
+ * time per runner: PGlite has a single connection and PostgreSQL deployments scale by processes.
+ */
+export class JobRunner {
+  readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly handlers = new Map<string, Registered>();
+  private readonly periodics: Periodic[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private wanted = false;
+  private started = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: FastifyBaseLogger | null,
+    private readonly pollMs = 1_000,
+  ) {}
+
+  register(kind: string, handle: JobHandler, options: JobHandlerOptions = {}): void {
+    if (this.handlers.has(kind)) throw new Error(`job kind ${kind} registered twice`);
+    this.handlers.set(kind, { handle, options });
+  }
+
+  /** A sweep run every intervalMs while the runner is started (and on demand by runPeriodic). */
+  addPeriodic(name: string, intervalMs: number, fn: () => Promise<unknown>): void {
+    this.periodics.push({ name, intervalMs, fn });
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.pollTimer = setInterval(() => this.nudge(), this.pollMs);
+    this.pollTimer.unref();
+    for (const p of this.periodics) {
+      p.timer = setInterval(() => void this.runPeriodic(p.name), p.intervalMs);
+      p.timer.unref();
+    }
+    this.nudge();
+  }
+
+  /** Asks the started runner to look for due jobs now (after an enqueue, say). */
+  nudge(): void {
+    if (!this.started) return;
+    this.wanted = true;
+    this.loop ??= this.work().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  private async work(): Promise<void> {
+    while (this.wanted && this.started) {
+      this.wanted = false;
+      try {
+        while (this.started && (await this.runOne())) this.wanted = false;
+      } catch (err) {
+        this.log?.error({ err }, 'job runner: claim failed');
+      }
+    }
+  }
+
+  /**
+   * Runs due jobs until none is left (or `max` ran). Used by tests, the CLI and `hearth worker`;
+   * returns how many ran.
+   */
+  async drain(max = 10_000): Promise<number> {
+    let n = 0;
+    while (n < max && (await this.runOne())) n++;
+    return n;
+  }
+
+  /** Claims and runs one due job; false when none was due. */
+  async runOne(): Promise<boolean> {
+    const kinds = [...this.handlers.keys()];
+    if (kinds.length === 0) return false;
+    const lock = Math.max(...[...this.handlers.values()].map((h) => h.options.lockSeconds ?? 300));
+    const job = await claimJob(this.db, kinds, this.workerId, lock);
+    if (!job) return false;
+    const registered = this.handlers.get(job.kind);
+    if (!registered) return true;
+    try {
+      await registered.handle(job);
+      await completeJob(this.db, job.id, this.workerId);
+    } catch (err) {
+      const retry =
+        err instanceof PermanentJobError
+          ? null
+          : (registered.options.retryAt ?? defaultRetry)(job.attempts, err);
+      const message = err instanceof Error ? err.message : String(err);
+      this.log?.warn(
+        { job_id: job.id, kind: job.kind, attempt: job.attempts, err: message },
+        'job attempt failed',
+      );
+      await failJob(this.db, job, this.workerId, message, retry);
+    }
+    return true;
+  }
+
+  /** Runs one periodic sweep now (never twice at once). */
+  async runPeriodic(name: string): Promise<void> {
+    const p = this.periodics.find((x) => x.name === name);
+    if (!p) throw new Error(`no periodic task ${name}`);
+    if (p.running) {
+      await p.running;
+      return;
+    }
+    p.running = p.fn().catch((err) => this.log?.error({ err, task: name }, 'periodic task failed'));
+    try {
+      await p.running;
+    } finally {
+      p.running = undefined;
+    }
+  }
+
+  /** Stops polling and waits for the job in hand to finish. */
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    for (const p of this.periodics) if (p.timer) clearInterval(p.timer);
+    await this.loop;
+    await Promise.all(this.periodics.map((p) => p.running));
+  }
+}

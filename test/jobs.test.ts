@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueJob } from '../src/jobs/queue.js';
+import { JobRunner, PermanentJobError } from '../src/jobs/runner.js';
+import { createTestApp, type TestApp } from './helpers/app.js';
+import { createTestTenant, type TestTenant } from './helpers/tenant.js';
+
+let t: TestApp;
+let a: TestTenant;
+beforeAll(async () => {
+  t = await createTestApp();
+  a = await createTestTenant(t);
+});
+afterAll(() => t?.close());
+
+async function statusOf(id: string) {
+  const { rows } = await t.db.query<{
+    status: string;
+    attempts: number;
+    last_error: string | null;
+    run_at: Date;
+  }>('SELECT status, attempts, last_error, run_at FROM jobs WHERE id = $1', [id]);
+  return rows[0];
+}
+
+describe('job queue', () => {
+  it('a job exists only if the transaction that wrote it committed', async () => {
+    const runner = new JobRunner(t.db, null);
+    const seen: string[] = [];
+    runner.register('test.commit', async (job) => {
+      seen.push(String(job.payload.n));
+    });
+    await expect(
+      t.db.transaction(
+        async (tx) => {
+          await enqueueJob(tx, { kind: 'test.commit', tenantId: a.tenantId, payload: { n: 1 } });
+          throw new Error('rolled back');
+        },
+        { tenantId: a.tenantId },
+      ),
+    ).rejects.toThrow('rolled back');
+    const kept = await t.db.transaction(
+      (tx) => enqueueJob(tx, { kind: 'test.commit', tenantId: a.tenantId, payload: { n: 2 } }),
+      { tenantId: a.tenantId },
+    );
+    expect(await runner.drain()).toBe(1);
+    expect(seen).toEqual(['2']);
+    expect((await statusOf(kept)).status).toBe('done');
+  });
+
+  it('retries a failing job with backoff, then fails it for good after max attempts', async () => {
+    const runner = new JobRunner(t.db, null);
+    let calls = 0;
+    runner.register('test.flaky', async () => {
+      calls++;
+      throw new Error(`boom ${calls}`);
+    });
+    const id = await enqueueJob(t.db, { kind: 'test.flaky', tenantId: null, maxAttempts: 2 });
+    expect(await runner.drain()).toBe(1);
+    const first = await statusOf(id);
+    expect(first).toMatchObject({ status: 'queued', attempts: 1, last_error: 'boom 1' });
+    expect(first.run_at.getTime()).toBeGreaterThan(Date.now());
+    expect(await runner.drain()).toBe(0); // not due yet
+    await t.db.query('UPDATE jobs SET run_at = now() WHERE id = $1', [id]);
+    expect(await runner.drain()).toBe(1);
+    expect(await statusOf(id)).toMatchObject({ status: 'failed', attempts: 2, last_error: 'boom 2' });
+  });
+
+  it('a permanent error fails at once; a job whose worker died is taken over after its lock', async () => {
+    const runner = new JobRunner(t.db, null);
+    runner.register('test.permanent', async () => {
+      throw new PermanentJobError('bad input');
+    });
+    const id = await enqueueJob(t.db, { kind: 'test.permanent', tenantId: null });
+    await runner.drain();
+    expect(await statusOf(id)).toMatchObject({ status: 'failed', attempts: 1 });
+
+    const orphan = await enqueueJob(t.db, { kind: 'test.orphan', tenantId: null });
+    // A worker claimed it and died: running, lock expired.
+    await t.db.query(
+      `UPDATE jobs SET status = 'running', attempts = 1, locked_by = 'dead', locked_until = now() - interval '1 second' WHERE id = $1`,
+      [orphan],
+    );
+    const other = new JobRunner(t.db, null);
+    const ran: string[] = [];
+    other.register('test.orphan', async (job) => {
+      ran.push(job.id);
+    });
+    expect(await other.drain()).toBe(1);
+    expect(ran).toEqual([orphan]);
+    expect(await statusOf(orphan)).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('started runners pick up nudged jobs and periodic sweeps; stop waits for them', async () => {
+    const runner = new JobRunner(t.db, null, 50);
+    let sweeps = 0;
+    const done = new Promise<string>((resolve) => {
+      runner.register('test.nudge', async (job) => resolve(job.id));
+    });
+    runner.addPeriodic('test.sweep', 20, async () => {
+      sweeps++;
+    });
+    runner.start();
+    const id = await enqueueJob(t.db, { kind: 'test.nudge', tenantId: null });
+    runner.nudge();
+    expect(await done).toBe(id);
+    await runner.runPeriodic('test.sweep');
+    await runner.stop();
+    expect(sweeps).toBeGreaterThan(0);
+  });
+
+  it('row-level security keeps a tenant transaction to its own jobs', async () => {
+    const b = await createTestTenant(t);
+    await t.db.transaction((tx) => enqueueJob(tx, { kind: 'test.rls', tenantId: b.tenantId }), {
+      tenantId: b.tenantId,
+    });
+    const seen = await t.db.transaction(
+      (tx) => tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE kind = 'test.rls'`),
+      { tenantId: a.tenantId },
+    );
+    expect(seen.rows[0].n).toBe(0);
+    await expect(
+      t.db.transaction((tx) => enqueueJob(tx, { kind: 'test.rls', tenantId: b.tenantId }), {
+        tenantId: a.tenantId,
+      }),
+    ).rejects.toThrow();
+  });
+});
