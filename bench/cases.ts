@@ -1,6 +1,7 @@
 // Benchmark cases: each drives one Hearth route and the equivalent bare route of bench/baseline.ts.
 import type { FastifyReply } from 'fastify';
 import type pg from 'pg';
+import { registryBaselineRoutes, registryCases } from './registry-cases.js';
 
 export interface BenchContext {
   hearthUrl: string;
@@ -15,6 +16,8 @@ export interface RequestSpec {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** A fresh body per request (e.g. unique identity numbers for creates). */
+  makeBody?: () => string;
 }
 
 export interface BenchCase {
@@ -36,7 +39,7 @@ export interface BaselineRoute {
   ) => Promise<unknown>;
 }
 
-async function post(
+export async function post(
   ctx: BenchContext,
   path: string,
   body: unknown,
@@ -51,7 +54,7 @@ async function post(
   return (await res.json()) as Record<string, unknown>;
 }
 
-async function token(ctx: BenchContext, clientId: string, secret: string): Promise<string> {
+export async function token(ctx: BenchContext, clientId: string, secret: string): Promise<string> {
   const t = await post(ctx, '/oauth/token', {
     grant_type: 'client_credentials',
     client_id: clientId,
@@ -78,6 +81,7 @@ export async function ensureTenant(ctx: BenchContext): Promise<void> {
 }
 
 export const baselineRoutes: BaselineRoute[] = [
+  ...registryBaselineRoutes,
   { method: 'GET', url: '/healthz', handle: async () => ({ status: 'ok' }) },
   {
     method: 'GET',
@@ -101,6 +105,7 @@ export const baselineRoutes: BaselineRoute[] = [
 ];
 
 export const cases: BenchCase[] = [
+  ...registryCases,
   {
     name: 'GET /healthz',
     hearth: () => ({ method: 'GET', path: '/healthz' }),

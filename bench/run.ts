@@ -67,11 +67,25 @@ interface Figures {
 }
 
 async function drive(baseUrl: string, spec: RequestSpec): Promise<Figures> {
+  const headers = { 'content-type': 'application/json', ...(spec.headers ?? {}) };
+  const makeBody = spec.makeBody;
   const result = await autocannon({
     url: baseUrl + spec.path,
     method: spec.method,
-    headers: { 'content-type': 'application/json', ...(spec.headers ?? {}) },
+    headers,
     body: spec.body,
+    ...(makeBody
+      ? {
+          requests: [
+            {
+              method: spec.method,
+              path: spec.path,
+              headers,
+              setupRequest: (req) => ({ ...req, body: makeBody() }),
+            },
+          ],
+        }
+      : {}),
     connections: Number(args.connections),
     duration: Number(args.duration),
   });

@@ -559,6 +559,21 @@ describe('search', () => {
     expect(hh.json().data[0]).toMatchObject({ household_name: 'Near', distance_km: 0 });
   });
 
+  it('the index-served search functions see only the transaction tenant, and nothing outside one', async () => {
+    const within = `SELECT count(*)::int AS n FROM households_within(-0.1, 34.75, 10000)`;
+    const inA = await t.db.transaction((tx) => tx.query<{ n: number }>(within), { tenantId: a.tenantId });
+    expect(inA.rows[0].n).toBeGreaterThan(0);
+    const inB = await t.db.transaction((tx) => tx.query<{ n: number }>(within), { tenantId: b.tenantId });
+    expect(inB.rows[0].n).toBe(0);
+    const outside = await t.db.query<{ n: number }>(within);
+    expect(outside.rows[0].n).toBe(0);
+    const named = `SELECT count(*)::int AS n FROM persons_named_like('wanjiku near')`;
+    if (t.db.kind === 'postgres') {
+      const byName = await t.db.transaction((tx) => tx.query<{ n: number }>(named), { tenantId: b.tenantId });
+      expect(byName.rows[0].n).toBe(0);
+    }
+  });
+
   it('refuses radius without lat, radius ≤ 0 or absurd, and needs sensitive:read', async () => {
     for (const q of [
       'lon=34&radius_km=5',

@@ -10,7 +10,7 @@ import { findHouseholds } from './household-repo.js';
 import type { HouseholdSearchQuery, HouseholdView } from './household-schemas.js';
 import { householdView } from './household-service.js';
 import { fillPage, type Key } from './paging.js';
-import { Params, radiusOf } from './person-search.js';
+import { likeLiteral, Params, radiusOf } from './person-search.js';
 
 type Hit = HouseholdView & { matched_fields: string[]; distance_km?: number; position_source?: string };
 
@@ -27,7 +27,8 @@ interface Candidate {
  */
 export function createHouseholdSearch(db: Database) {
   return {
-    async search(actor: Actor, query: HouseholdSearchQuery & { limit: number }) {
+    /** `name`: a case-insensitive part of the household name (used by the compatibility faces). */
+    async search(actor: Actor, query: HouseholdSearchQuery & { limit: number; name?: string }) {
       const tenantId = requireTenant(actor);
       const radius = radiusOf(query);
       return tenantTx(db, actor, async (tx) => {
@@ -38,6 +39,17 @@ export function createHouseholdSearch(db: Database) {
         const status = query.status ?? 'active';
         if (status === 'active') where.push(`h.status <> 'archived'`);
         else if (status !== 'all') where.push(`h.status = ${p.add(status)}`);
+        if (query.name !== undefined) {
+          const name = query.name.trim().toLowerCase();
+          if (!name) {
+            throw new AppError('ERR_VAL_INVALID_FORMAT', 'name must not be blank', {
+              status: 400,
+              errors: [{ field: 'name', message: 'must not be blank' }],
+            });
+          }
+          where.push(`lower(h.household_name) LIKE ${p.add(`%${likeLiteral(name)}%`)} ESCAPE '\\'`);
+          matched.push('household_name');
+        }
         if (query.geo_id) {
           await assertGeoArea(tx, tenantId, query.geo_id);
           where.push(
@@ -50,22 +62,13 @@ export function createHouseholdSearch(db: Database) {
         let select = 'h.id, h.leader_id';
         if (radius) {
           assertSearchable(actor, 'position', { position: 'sensitive' });
-          const center = `ll_to_earth(${p.add(radius.lat)}::float8, ${p.add(radius.lon)}::float8)`;
-          const meters = p.add(radius.radiusKm * 1000);
-          withClause = `WITH ga AS (
-              SELECT g.id, earth_distance(ll_to_earth(g.centroid_lat, g.centroid_lon), ${center}) AS d FROM geo_areas g
-               WHERE g.tenant_id = ${tenant} AND g.centroid_lat IS NOT NULL
-                 AND earth_box(${center}, ${meters}::float8) @> ll_to_earth(g.centroid_lat, g.centroid_lon)),
-            dist AS (
-              SELECT h.id, earth_distance(ll_to_earth(h.geo_lat, h.geo_lon), ${center}) AS d, 'household' AS src
-                FROM households h
-               WHERE h.tenant_id = ${tenant} AND h.geo_lat IS NOT NULL
-                 AND earth_box(${center}, ${meters}::float8) @> ll_to_earth(h.geo_lat, h.geo_lon)
-                 AND earth_distance(ll_to_earth(h.geo_lat, h.geo_lon), ${center}) <= ${meters}::float8
+          const args = `${p.add(radius.lat)}::float8, ${p.add(radius.lon)}::float8, ${p.add(radius.radiusKm * 1000)}::float8`;
+          // Index-served under row-level security (migration 0013).
+          withClause = `WITH dist AS (
+              SELECT id, distance_m AS d, 'household' AS src FROM households_within(${args})
               UNION ALL
-              SELECT h.id, ga.d, 'geo_area_centroid' FROM ga
-                JOIN households h ON h.tenant_id = ${tenant} AND h.geo_id = ga.id AND h.geo_lat IS NULL
-               WHERE ga.d <= ${meters}::float8)`;
+              SELECT h.id, ga.distance_m, 'geo_area_centroid' FROM geo_areas_within(${args}) ga
+                JOIN households h ON h.tenant_id = ${tenant} AND h.geo_id = ga.id AND h.geo_lat IS NULL)`;
           from = 'households h JOIN dist ON dist.id = h.id';
           select = 'h.id, h.leader_id, dist.d AS distance_m, dist.src';
           matched.push('position');

@@ -9,6 +9,7 @@ import {
 import type { Actor } from '../auth/principal.js';
 import type { Database, Queryable, Tx } from '../db/database.js';
 import { trigramMatch } from '../db/trigram.js';
+
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError } from '../http/errors.js';
 import { decodeCursor } from '../http/pagination.js';
@@ -74,30 +75,29 @@ interface Candidate {
 
 /** Candidate persons inside a radius: placed at their household, or else at their area's centroid. */
 export function radiusCte(p: Params, tenant: string, r: RadiusQuery): string {
-  const center = `ll_to_earth(${p.add(r.lat)}::float8, ${p.add(r.lon)}::float8)`;
-  const meters = p.add(r.radiusKm * 1000);
-  return `hh AS (
-      SELECT h.id, earth_distance(ll_to_earth(h.geo_lat, h.geo_lon), ${center}) AS d FROM households h
-       WHERE h.tenant_id = ${tenant} AND h.geo_lat IS NOT NULL
-         AND earth_box(${center}, ${meters}::float8) @> ll_to_earth(h.geo_lat, h.geo_lon)),
-    ga AS (
-      SELECT g.id, earth_distance(ll_to_earth(g.centroid_lat, g.centroid_lon), ${center}) AS d FROM geo_areas g
-       WHERE g.tenant_id = ${tenant} AND g.centroid_lat IS NOT NULL
-         AND earth_box(${center}, ${meters}::float8) @> ll_to_earth(g.centroid_lat, g.centroid_lon)),
+  const args = `${p.add(r.lat)}::float8, ${p.add(r.lon)}::float8, ${p.add(r.radiusKm * 1000)}::float8`;
+  // households_within / geo_areas_within: index-served under row-level security (migration 0013).
+  return `hh AS (SELECT id, distance_m AS d FROM households_within(${args})),
+    ga AS (SELECT id, distance_m AS d FROM geo_areas_within(${args})),
     dist AS (
       SELECT p.id, hh.d, 'household' AS src FROM hh
         JOIN persons p ON p.tenant_id = ${tenant} AND p.household_id = hh.id
-       WHERE hh.d <= ${meters}::float8
       UNION ALL
       SELECT p.id, ga.d, 'geo_area_centroid' FROM ga
         JOIN persons p ON p.tenant_id = ${tenant} AND p.geo_id = ga.id
         LEFT JOIN households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
-       WHERE ga.d <= ${meters}::float8 AND h.geo_lat IS NULL
+       WHERE h.geo_lat IS NULL
       UNION ALL
       SELECT p.id, ga.d, 'geo_area_centroid' FROM ga
         JOIN households h ON h.tenant_id = ${tenant} AND h.geo_id = ga.id AND h.geo_lat IS NULL
-        JOIN persons p ON p.tenant_id = ${tenant} AND p.household_id = h.id AND p.geo_id IS NULL
-       WHERE ga.d <= ${meters}::float8)`;
+        JOIN persons p ON p.tenant_id = ${tenant} AND p.household_id = h.id AND p.geo_id IS NULL)`;
+}
+
+/** Fuzzy name match: index-served on PostgreSQL (persons_named_like, migration 0013). */
+function nameMatch(tx: Tx, value: string): string {
+  return tx.raw.kind === 'pglite'
+    ? trigramMatch(tx, 'lower(p.full_name)', value)
+    : `p.id IN (SELECT id FROM persons_named_like(${value}))`;
 }
 
 export interface SearchDeps {
@@ -152,7 +152,7 @@ export function createPersonSearch(deps: SearchDeps) {
         const v = p.add(value.trim().toLowerCase());
         const like = p.add(`%${likeLiteral(value.trim().toLowerCase())}%`);
         return {
-          sql: `(${trigramMatch(q, 'lower(p.full_name)', v)} OR lower(p.full_name) LIKE ${like} ESCAPE '\\')`,
+          sql: `(${nameMatch(q, v)} OR lower(p.full_name) LIKE ${like} ESCAPE '\\')`,
           matched: ['full_name'],
           score: `round(similarity(lower(p.full_name), ${v})::numeric, 6)`,
         };
