@@ -1,6 +1,7 @@
 // Benchmark cases: each drives one Hearth route and the equivalent bare route of bench/baseline.ts.
 import type { FastifyReply } from 'fastify';
 import type pg from 'pg';
+import { consentCases } from './consent-cases.js';
 import { registryBaselineRoutes, registryCases } from './registry-cases.js';
 
 export interface BenchContext {
@@ -26,6 +27,8 @@ export interface BenchCase {
   setup?: (ctx: BenchContext) => Promise<void>;
   hearth: (ctx: BenchContext) => RequestSpec;
   baseline: (ctx: BenchContext) => RequestSpec;
+  /** The "baseline" request goes to Hearth too: an A/B case inside Hearth (e.g. with/without consent). */
+  baselineOnHearth?: boolean;
 }
 
 export interface BaselineRoute {
@@ -106,6 +109,7 @@ export const baselineRoutes: BaselineRoute[] = [
 
 export const cases: BenchCase[] = [
   ...registryCases,
+  ...consentCases,
   {
     name: 'GET /healthz',
     hearth: () => ({ method: 'GET', path: '/healthz' }),

@@ -136,7 +136,10 @@ async function main(): Promise<void> {
     for (const c of selected) {
       await c.setup?.(ctx);
       const h = await drive(ctx.hearthUrl, c.hearth(ctx));
-      const b = await drive(`http://127.0.0.1:${BASELINE_PORT}`, c.baseline(ctx));
+      const b = await drive(
+        c.baselineOnHearth ? ctx.hearthUrl : `http://127.0.0.1:${BASELINE_PORT}`,
+        c.baseline(ctx),
+      );
       const ratio = h.rps / b.rps;
       const line = `${c.name}\n  hearth   ${fmt(h)}\n  baseline ${fmt(b)}\n  ratio hearth/baseline ${ratio.toFixed(2)}`;
       process.stdout.write(`${line}\n`);

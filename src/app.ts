@@ -9,6 +9,8 @@ import { clientRoutes } from './clients/routes.js';
 import type { Config } from './config.js';
 import { consentRoutes } from './consent/routes.js';
 import type { Database } from './db/database.js';
+import { g2pFace } from './faces/g2p/routes.js';
+import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
@@ -19,14 +21,20 @@ import type { RouteAuth } from './http/route-auth.js';
 import { ProblemSchema } from './http/schemas.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { registerIdempotencyHooks } from './idempotency/hooks.js';
+import { importRoutes } from './imports/routes.js';
+import { exchangeRoutes } from './integrations/exchange-routes.js';
 import { integrationRoutes } from './integrations/routes.js';
 import { opsRoutes } from './ops/routes.js';
+import { programRoutes } from './programs/routes.js';
 import { householdRoutes } from './registry/household-routes.js';
 import { personRoutes } from './registry/person-routes.js';
 import { registryRoutes } from './registry/registry-routes.js';
 import { createServices, type Services } from './services.js';
 import { tenancyRoutes } from './tenancy/routes.js';
 import { vocabularyRoutes } from './vocabulary/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
+import { dciRoutes } from './faces/dci/routes.js';
+import { dciSenderRoutes } from './faces/dci/sender-routes.js';
 import './http/route-auth.js';
 
 /** Everything a route or service needs from the running app; no module-level state. */
@@ -69,7 +77,7 @@ function describeSecurity(route: RouteOptions): void {
     schema.security = [];
     return;
   }
-  schema.security = auth.scheme === 'basic' ? [{ basicAuth: [] }] : [{ bearerAuth: [] }];
+  schema.security = auth.scheme === 'basic' ? [{ basicAuth: [] }, { bearerAuth: [] }] : [{ bearerAuth: [] }];
   schema.response ??= {};
   const response = schema.response as Record<string, unknown>;
   for (const status of [400, 401, 403, 429, 500]) response[status] ??= ProblemSchema;
@@ -140,6 +148,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     authenticator: services.authenticator,
     limiter: services.limiter,
     defaultRateLimit: config.rateLimitPerMinute,
+    basicVerifyRateLimit: config.tokenRateLimitPerMinute,
   });
   registerIdempotencyHooks(app, db, config.idempotencyTtlSeconds);
   registerAuditHook(app, services.auditBuffer);
@@ -149,11 +158,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);
   await app.register(integrationRoutes);
+  await app.register(exchangeRoutes);
   await app.register(auditRoutes);
   await app.register(vocabularyRoutes);
   await app.register(personRoutes);
   await app.register(householdRoutes);
   await app.register(registryRoutes);
   await app.register(consentRoutes);
+  await app.register(importRoutes);
+  await app.register(webhookRoutes);
+  await app.register(g2pFace);
+  await app.register(programRoutes);
+  await app.register(v2SppRoutes);
+  await app.register(dciRoutes, { prefix: '/dci' });
+  await app.register(dciSenderRoutes);
   return app;
 }

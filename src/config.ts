@@ -20,6 +20,52 @@ export interface Config {
   idempotencyTtlSeconds: number;
   runWorkers: boolean;
   attachmentMaxBytes: number;
+  /** Largest person import file (POST /api/v1/persons/imports has its own limit). */
+  importMaxBytes: number;
+  /** Largest data-exchange push request, in bytes (its own body limit). */
+  exchangeMaxBytes: number;
+  /** Most records one push may carry. */
+  exchangeMaxRecords: number;
+  webhooks: WebhookConfig;
+  dci: DciConfig;
+}
+
+/** The DCI Social Registry face (src/faces/dci); callbacks use the webhook delivery settings. */
+export interface DciConfig {
+  /** Our DCI participant id: sender_id of what we send, the receiver_id callers must use. */
+  participantId: string;
+  /** DCI identifier type code → Hearth id-type code (UIN → national_id…). */
+  idTypes: Record<string, string>;
+  /** Largest page_size, and the most records an unpaginated search may return. */
+  maxRecords: number;
+  /** Most items (search_request, subscribe_request) in one message. */
+  maxBatch: number;
+  /** Seconds a message_id is remembered per sender (duplicates are refused). */
+  replayWindowSeconds: number;
+  /** `extension.field` holding the poverty score of households (and persons). */
+  povertyScoreField: string;
+}
+
+/** Outbound webhook deliveries (src/webhooks). */
+export interface WebhookConfig {
+  /** Allows http:// and loopback, link-local and private targets (development and tests only). */
+  allowInsecureTargets: boolean;
+  /** First retry delay; later ones double, with jitter. */
+  retryBaseMs: number;
+  /** Attempts before a delivery is dead-lettered (failed). */
+  maxAttempts: number;
+  /** Delivery attempts in flight at once per process. */
+  concurrency: number;
+  /** Timeout of one attempt, connection to last byte. */
+  timeoutMs: number;
+  /** Bytes of a receiver's answer read at most (the rest is dropped). */
+  responseMaxBytes: number;
+  /** How long a replaced signing key stays published and co-signs. */
+  keyOverlapHours: number;
+  /** Keys older than this are rotated automatically (0: never). */
+  keyRotationDays: number;
+  /** 32-byte key (base64 or hex) that encrypts private signing keys at rest; null: stored unencrypted. */
+  keySecret: Buffer | null;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +98,24 @@ export const CONFIG_VARIABLES = [
   'HEARTH_IDEMPOTENCY_TTL',
   'HEARTH_WORKERS',
   'HEARTH_ATTACHMENT_MAX_BYTES',
+  'HEARTH_IMPORT_MAX_BYTES',
+  'HEARTH_EXCHANGE_MAX_BYTES',
+  'HEARTH_EXCHANGE_MAX_RECORDS',
+  'HEARTH_WEBHOOK_ALLOW_INSECURE_TARGETS',
+  'HEARTH_WEBHOOK_RETRY_BASE_MS',
+  'HEARTH_WEBHOOK_MAX_ATTEMPTS',
+  'HEARTH_WEBHOOK_CONCURRENCY',
+  'HEARTH_WEBHOOK_TIMEOUT_MS',
+  'HEARTH_WEBHOOK_RESPONSE_MAX_BYTES',
+  'HEARTH_WEBHOOK_KEY_OVERLAP_HOURS',
+  'HEARTH_WEBHOOK_KEY_ROTATION_DAYS',
+  'HEARTH_WEBHOOK_KEY_SECRET',
+  'HEARTH_DCI_PARTICIPANT_ID',
+  'HEARTH_DCI_ID_TYPES',
+  'HEARTH_DCI_MAX_RECORDS',
+  'HEARTH_DCI_MAX_BATCH',
+  'HEARTH_DCI_REPLAY_WINDOW',
+  'HEARTH_DCI_POVERTY_SCORE_FIELD',
 ] as const;
 
 class Reader {
@@ -118,6 +182,64 @@ function checkUrl(r: Reader, name: string, url: string | null, protocols: string
   }
 }
 
+/** A 32-byte key given as base64 (44 characters) or hex (64 characters). */
+function readKey(r: Reader, name: string): Buffer | null {
+  const raw = r.optional(name);
+  if (raw === null) return null;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) {
+    r.problems.push(`${name} must be 32 bytes, as 64 hex characters or base64`);
+    return null;
+  }
+  return key;
+}
+
+const DCI_ID_TYPES_DEFAULT = 'UIN=national_id,BRN=birth_certificate,PASSPORT=passport,TIN=tax_id';
+
+function loadDciConfig(r: Reader, publicUrl: string): DciConfig {
+  let host = 'hearth';
+  try {
+    host = new URL(publicUrl).host || host;
+  } catch {
+    // HEARTH_PUBLIC_URL is reported on its own.
+  }
+  const idTypes: Record<string, string> = {};
+  for (const pair of r.str('HEARTH_DCI_ID_TYPES', DCI_ID_TYPES_DEFAULT).split(',')) {
+    const m = /^\s*([A-Za-z0-9_.:-]{1,64})\s*=\s*([A-Za-z0-9][A-Za-z0-9_.:-]{0,63})\s*$/.exec(pair);
+    if (!m) {
+      r.problems.push(`HEARTH_DCI_ID_TYPES must be DCI=hearth pairs separated by commas, got "${pair}"`);
+      continue;
+    }
+    idTypes[m[1].toUpperCase()] = m[2];
+  }
+  const povertyScoreField = r.str('HEARTH_DCI_POVERTY_SCORE_FIELD', 'pmt.poverty_score');
+  if (!/^[a-z][a-z0-9_]{1,40}\.[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(povertyScoreField)) {
+    r.problems.push('HEARTH_DCI_POVERTY_SCORE_FIELD must be extension.field (e.g. pmt.poverty_score)');
+  }
+  return {
+    participantId: r.str('HEARTH_DCI_PARTICIPANT_ID', host),
+    idTypes,
+    maxRecords: r.int('HEARTH_DCI_MAX_RECORDS', 100, 1, 10_000),
+    maxBatch: r.int('HEARTH_DCI_MAX_BATCH', 50, 1, 1_000),
+    replayWindowSeconds: r.int('HEARTH_DCI_REPLAY_WINDOW', 86_400, 60, 30 * 86_400),
+    povertyScoreField,
+  };
+}
+
+function loadWebhookConfig(r: Reader): WebhookConfig {
+  return {
+    allowInsecureTargets: r.bool('HEARTH_WEBHOOK_ALLOW_INSECURE_TARGETS', false),
+    retryBaseMs: r.int('HEARTH_WEBHOOK_RETRY_BASE_MS', 10_000, 1, 3_600_000),
+    maxAttempts: r.int('HEARTH_WEBHOOK_MAX_ATTEMPTS', 15, 1, 100),
+    concurrency: r.int('HEARTH_WEBHOOK_CONCURRENCY', 16, 1, 256),
+    timeoutMs: r.int('HEARTH_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    responseMaxBytes: r.int('HEARTH_WEBHOOK_RESPONSE_MAX_BYTES', 65_536, 0, 10 * 1024 * 1024),
+    keyOverlapHours: r.int('HEARTH_WEBHOOK_KEY_OVERLAP_HOURS', 168, 0, 24 * 365),
+    keyRotationDays: r.int('HEARTH_WEBHOOK_KEY_ROTATION_DAYS', 90, 0, 3650),
+    keySecret: readKey(r, 'HEARTH_WEBHOOK_KEY_SECRET'),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env);
   const port = r.int('PORT', 8080, 0, 65535);
@@ -153,6 +275,11 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: r.int('HEARTH_IDEMPOTENCY_TTL', 86400, 60, 30 * 86400),
     runWorkers: r.bool('HEARTH_WORKERS', true),
     attachmentMaxBytes: r.int('HEARTH_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    importMaxBytes: r.int('HEARTH_IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    exchangeMaxBytes: r.int('HEARTH_EXCHANGE_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    exchangeMaxRecords: r.int('HEARTH_EXCHANGE_MAX_RECORDS', 10_000, 1, 1_000_000),
+    webhooks: loadWebhookConfig(r),
+    dci: loadDciConfig(r, publicUrl),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

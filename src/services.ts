@@ -11,25 +11,38 @@ import { TokenService } from './auth/tokens.js';
 import { createClientService } from './clients/service.js';
 import type { Config } from './config.js';
 import { createAttachmentService } from './consent/attachments.js';
+import { CONSENT_EXPIRY_INTERVAL_MS } from './consent/expiry.js';
 import { createConsentService } from './consent/service.js';
 import type { Database } from './db/database.js';
+import { EventDispatcher } from './events/dispatcher.js';
 import { forbidden } from './http/errors.js';
+import { createExchangeService } from './integrations/exchange-service.js';
 import { createIntegrationService } from './integrations/service.js';
+import { createImportService } from './imports/service.js';
 import { JobRunner } from './jobs/runner.js';
+import { createMembershipService } from './programs/membership-service.js';
+import { createProgramService } from './programs/program-service.js';
 import { DbRateLimiter } from './ratelimit/db-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import { RedisRateLimiter } from './ratelimit/redis-limiter.js';
 import { createExtensionService } from './registry/extensions.js';
 import { createGeoService } from './registry/geo.js';
+import { createHouseholdFilterSearch } from './registry/household-filter-search.js';
+import { createHouseholdIdentityService } from './registry/household-identities.js';
+import { createHouseholdRegistration } from './registry/household-registration.js';
 import { createHouseholdSearch } from './registry/household-search.js';
 import { createHouseholdService } from './registry/household-service.js';
+import { createPersonFilterSearch } from './registry/person-filter-search.js';
 import { createPersonSearch } from './registry/person-search.js';
 import { createPersonService } from './registry/person-service.js';
+import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
 import { seedVocabularies } from './vocabulary/seed.js';
 import { createVocabularyService } from './vocabulary/service.js';
+import { setupWebhooks } from './webhooks/setup.js';
+import { setupDci } from './faces/dci/setup.js';
 
 /** Builds every domain service of one app instance over one database. */
 export async function createServices(config: Config, db: Database, log: FastifyBaseLogger | null = null) {
@@ -56,11 +69,42 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const personSearch = createPersonSearch(registryDeps);
   const households = createHouseholdService(registryDeps);
   const householdSearch = createHouseholdSearch(db);
+  const householdRegistration = createHouseholdRegistration({ db, persons, households });
   const relationships = createRelationshipService(db);
+  const householdIdentities = createHouseholdIdentityService({ db, vocabularies });
+  const registrantLookup = createRegistrantLookup({ db, settings });
+  const personFilterSearch = createPersonFilterSearch(registryDeps);
+  const householdFilterSearch = createHouseholdFilterSearch({ db, vocabularies });
+  const programs = createProgramService({ db, verticals });
+  const programMemberships = createMembershipService({ db, programs });
   const consents = createConsentService({ db, settings, verticals });
+  // Bulk person imports: a job per run, plus a sweep that closes or resumes interrupted runs.
+  const imports = createImportService({ db, input: registryDeps, settings, jobs, maxBytes: config.importMaxBytes, log });
+  imports.register();
+  if (config.runWorkers) {
+    await imports.recover(true).catch((err) => log?.error({ err }, 'person import recovery failed'));
+  }
+  // Active consents whose window passed become expired, with their grace period (reads already honour the window).
+  jobs.addPeriodic('consent-expiry', CONSENT_EXPIRY_INTERVAL_MS, () => consents.expireDue(new Date()));
   const attachments = createAttachmentService(db);
   const clients = createClientService(db, clientCache, verticals);
   const integrations = createIntegrationService(db, { clients, clientCache, verticals });
+  const exchanges = createExchangeService({
+    db,
+    persons,
+    settings,
+    jobs,
+    tokens,
+    clientCache,
+    maxRecords: config.exchangeMaxRecords,
+  });
+  // Outbox events → consumers (webhooks; DCI notifications register here too), every 500 ms.
+  const dispatcher = new EventDispatcher(db, log);
+  jobs.addPeriodic('events.dispatch', 500, () => dispatcher.dispatchPending());
+  dispatcher.onDispatched(() => jobs.nudge());
+  const webhooks = setupWebhooks({ db, config: config.webhooks, jobs, dispatcher, clientCache, settings, log });
+  // DCI Social Registry face: its callbacks are jobs, its notifications an outbox consumer.
+  const dci = setupDci({ db, config, jobs, dispatcher, clientCache, settings, keys, log });
   const auditBuffer = new AuditBuffer(db, log);
   const audit = createAuditService(db, auditBuffer);
   const oauth: OAuthDeps = {
@@ -84,6 +128,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
 
   return {
     jobs,
+    imports,
     keys,
     clientCache,
     tokens,
@@ -95,6 +140,11 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     verticals,
     clients,
     integrations,
+    exchanges,
+    dispatcher,
+    webhooks,
+    dci: dci.service,
+    dciSenders: dci.senders,
     audit,
     auditBuffer,
     settings,
@@ -105,7 +155,14 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     personSearch,
     households,
     householdSearch,
+    householdRegistration,
     relationships,
+    programs,
+    programMemberships,
+    householdIdentities,
+    registrantLookup,
+    personFilterSearch,
+    householdFilterSearch,
     consents,
     attachments,
     async close() {

@@ -246,6 +246,36 @@ describe('audit', () => {
     expect(verify.json().checked).toBeGreaterThan(3);
   });
 
+  it('a read that masks person fields records the masking decision in its audit event', async () => {
+    const registrar = await a.client({ roles: ['registrar'] });
+    const created = await call(t.app, registrar.token, 'POST', '/api/v1/persons', {
+      full_name: 'Masked Reader',
+      date_of_birth: '1980-02-03',
+      gender: '1',
+      identity_type: 'national_id',
+      identity_number: `MASK${Date.now()}`,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().person_id;
+    const read = await call(t.app, registrar.token, 'GET', `/api/v1/persons/${id}`, undefined, {
+      'x-request-id': `corr-mask-${id}`,
+    });
+    expect(read.statusCode).toBe(200);
+    expect(read.json().masked_fields).toContain('date_of_birth');
+    await t.app.hearth.services.auditBuffer.flush();
+    const events = await call(
+      t.app,
+      a.admin.token,
+      'GET',
+      `/api/v1/audit-events?actor=${registrar.clientId}&limit=200`,
+    );
+    const ev = events
+      .json()
+      .data.find((e: { correlation_id: string }) => e.correlation_id === `corr-mask-${id}`);
+    expect(ev.details.masking.persons).toBe(1);
+    expect(ev.details.masking.fields).toEqual(expect.arrayContaining(['date_of_birth', 'identities']));
+  });
+
   it('is append-only, and an altered row breaks the chain detectably', async () => {
     const auditor = await a.client({ roles: ['auditor'] });
     await expect(

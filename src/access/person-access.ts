@@ -1,6 +1,7 @@
 import type { Actor } from '../auth/principal.js';
 import type { Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
+import { NIL_UUID } from '../lib/ids.js';
 import { ageOn } from '../registry/normalize.js';
 import type { PersonRow } from '../registry/person-repo.js';
 import type { PersonView } from '../registry/person-schemas.js';
@@ -8,8 +9,11 @@ import { identitySystem } from '../vocabulary/seed.js';
 import { type Classification, classificationOf, maskValue } from './classification.js';
 import { type ConsentState, consentStates } from './consent-state.js';
 
-/** Why person data is being read: grace periods allow reads and searches, never exports or writes. */
-export type Purpose = 'read' | 'search' | 'export' | 'write';
+/**
+ * Why person data is being read: grace periods allow reads and searches, never exports (pulls,
+ * webhook payloads, bulk extracts) or writes. 'create' is the answer to the caller's own create.
+ */
+export type Purpose = 'read' | 'search' | 'export' | 'write' | 'create';
 
 export interface PersonDecision {
   /** False: the caller must get the same answer as for a person that does not exist. */
@@ -19,6 +23,8 @@ export interface PersonDecision {
   level: 'basic' | 'full';
   /** Sensitive fields unmasked (sensitive:read, or ROOT). */
   sensitive: boolean;
+  /** Where personView reports what it masked (the operation's audit record). */
+  audit?: Actor['audit'];
 }
 
 export type Overrides = Record<string, Classification> | undefined;
@@ -31,14 +37,21 @@ function consentAllows(state: ConsentState, purpose: Purpose): boolean {
 
 /** The decision for one person, given the consent state among the caller's verticals. */
 export function decide(actor: Actor, state: ConsentState, purpose: Purpose): PersonDecision {
+  const d = decideFor(actor, state, purpose);
+  return d === ROOT_DECISION ? d : { ...d, audit: actor.audit };
+}
+
+function decideFor(actor: Actor, state: ConsentState, purpose: Purpose): PersonDecision {
   const p = actor.principal;
   if (p.isRoot) return ROOT_DECISION;
   const consented = consentAllows(state, purpose);
   const sensitive = p.scopes.has('sensitive:read');
   if (p.consentBound) {
-    return consented
-      ? { visible: true, consent: state, level: 'full', sensitive }
-      : { visible: false, consent: state, level: 'basic', sensitive: false };
+    if (consented) return { visible: true, consent: state, level: 'full', sensitive };
+    // A consent-bound caller that has just registered a person gets its basic fields back (what it
+    // sent, plus the new ids); it reads nothing more until a consent exists.
+    if (purpose === 'create') return { visible: true, consent: state, level: 'basic', sensitive: false };
+    return { visible: false, consent: state, level: 'basic', sensitive: false };
   }
   // Tenant staff register, verify and capture consent for people who have none yet: they see
   // the person, with everything beyond the basic fields masked until consent exists.
@@ -141,8 +154,18 @@ export function personView(row: PersonRow, d: PersonDecision, overrides: Overrid
       null,
     ),
     consent_status: d.consent,
-    masked_fields: [...new Set(masked)],
+    masked_fields: noteMasking(d, [...new Set(masked)]),
   };
+}
+
+/** Reports a masking decision to the operation's audit record (the request's audit event). */
+function noteMasking(d: PersonDecision, fields: string[]): string[] {
+  if (fields.length > 0 && d.audit) {
+    d.audit.masked ??= new Set();
+    for (const f of fields) d.audit.masked.add(f);
+    d.audit.maskedPersons = (d.audit.maskedPersons ?? 0) + 1;
+  }
+  return fields;
 }
 
 /** A single person for the actor, or the same 404 a missing person gets. */
@@ -153,7 +176,14 @@ export async function readablePerson(
   row: PersonRow | null,
   purpose: Purpose,
 ): Promise<PersonDecision> {
-  if (!row) throw notFound('person');
+  if (!row) {
+    // A consent-bound caller must not tell a missing person from a hidden one, by body or by
+    // timing: the missing case runs the same consent query before the same 404.
+    if (actor.principal.consentBound && !actor.principal.isRoot) {
+      await consentStates(q, tenantId, [NIL_UUID], null);
+    }
+    throw notFound('person');
+  }
   const d = (await decideMany(q, actor, tenantId, [row.id], purpose)).get(row.id)!;
   if (!d.visible) throw notFound('person');
   return d;

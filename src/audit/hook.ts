@@ -20,7 +20,8 @@ export function registerAuditHook(app: FastifyInstance, buffer: AuditBuffer): vo
     if (request.is404 && !request.actor) return;
     const actor = request.actor;
     const status = reply.statusCode;
-    if (actor?.audit.recorded && status < 400) return;
+    const masked = actor?.audit.masked;
+    if (actor?.audit.recorded && status < 400 && !masked) return;
     buffer.add({
       tenantId: actor?.tenantId ?? null,
       actorId: actor?.principal.clientId ?? null,
@@ -32,6 +33,9 @@ export function registerAuditHook(app: FastifyInstance, buffer: AuditBuffer): vo
       correlationId: request.id,
       ip: request.ip,
       severity: actor?.principal.isRoot ? 'elevated' : 'normal',
+      details: masked
+        ? { masking: { fields: [...masked].sort(), persons: actor?.audit.maskedPersons ?? 0 } }
+        : null,
     });
   });
   app.addHook('onClose', async () => buffer.flush());

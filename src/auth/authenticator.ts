@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { AppError } from '../http/errors.js';
 import type { ClientCache } from './client-cache.js';
 import type { ClientRecord } from './client-store.js';
@@ -46,6 +46,8 @@ export function principalOf(client: ClientRecord, scopes: Set<Scope>): Principal
  */
 export class Authenticator {
   private basicCache = new Map<string, { hash: string; generation: number }>();
+  /** Keys the cache of verified pairs, so the cache never holds a fast hash of a secret. */
+  private readonly cacheKey = randomBytes(32);
 
   constructor(
     private readonly tokens: TokenService,
@@ -64,20 +66,32 @@ export class Authenticator {
     return principalOf(client, scopes);
   }
 
-  /** Client id and secret on every request (G2P face). A verified pair is remembered per credential generation. */
-  async fromBasic(clientId: string, secret: string): Promise<Principal> {
+  /**
+   * Client id and secret on every request (G2P face). A verified pair is remembered per credential
+   * generation. `beforeHash` runs before a secret has to be hashed (not for a remembered pair): the
+   * caller's rate limit on unverified credentials.
+   */
+  async fromBasic(clientId: string, secret: string, beforeHash?: () => Promise<void>): Promise<Principal> {
     const client = await this.clients.get(clientId);
-    if (!client || !(await this.secretMatches(client, secret))) {
+    if (!client || !(await this.secretMatches(client, secret, beforeHash))) {
       throw new AppError('ERR_AUTH_INVALID', 'client credentials are not valid');
     }
     assertClientUsable(client);
     return principalOf(client, currentScopes(client));
   }
 
-  async secretMatches(client: ClientRecord, secret: string): Promise<boolean> {
-    const key = createHash('sha256').update(`${client.clientId}\u0000${secret}`).digest('base64');
+  async secretMatches(
+    client: ClientRecord,
+    secret: string,
+    beforeHash?: () => Promise<void>,
+  ): Promise<boolean> {
+    const key = createHmac('sha256', this.cacheKey)
+      .update(`${client.clientId}\u0000${secret}`)
+      .digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.hash === client.secretHash && hit.generation === client.tokenGeneration) return true;
+    if (hit) this.basicCache.delete(key);
+    await beforeHash?.();
     const ok = await verifySecret(secret, client.secretHash);
     if (ok) {
       if (this.basicCache.size > 10_000) this.basicCache.clear();

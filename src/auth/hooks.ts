@@ -41,6 +41,8 @@ export interface AuthDeps {
   authenticator: Authenticator;
   limiter: RateLimiter;
   defaultRateLimit: number;
+  /** Per minute, per IP and per client id: Basic credentials that must be hashed to be checked. */
+  basicVerifyRateLimit?: number;
 }
 
 async function resolvePrincipal(
@@ -52,10 +54,18 @@ async function resolvePrincipal(
   const basic = auth.scheme === 'basic';
   if (!header) throw unauthenticated('authentication is required', basic);
   try {
-    if (basic) {
+    // Routes that take HTTP Basic (G2P face) also take a bearer token of the same client.
+    if (basic && !/^Bearer\s/i.test(header)) {
       const creds = parseBasic(header);
-      if (!creds) throw unauthenticated('HTTP Basic credentials are required', true);
-      return await deps.authenticator.fromBasic(creds.id, creds.secret);
+      if (!creds) throw unauthenticated('HTTP Basic credentials (or a Bearer token) are required', true);
+      const limit = deps.basicVerifyRateLimit ?? deps.defaultRateLimit;
+      const beforeHash = async () => {
+        for (const key of [`basic-ip:${request.ip}`, `basic-client:${creds.id.slice(0, 200)}`]) {
+          const d = await deps.limiter.consume(key, limit);
+          if (!d.allowed) throw rateLimited(d, 'too many Basic credential checks');
+        }
+      };
+      return await deps.authenticator.fromBasic(creds.id, creds.secret, beforeHash);
     }
     const token = parseBearer(header);
     if (!token) throw unauthenticated('a Bearer access token is required', false);

@@ -40,8 +40,12 @@ export interface Actor {
   correlationId: string;
   ip: string | null;
   sourceSystem: string | null;
-  /** Set when an audit event for this operation was written inside its transaction. */
-  audit: { recorded: boolean };
+  /**
+   * `recorded`: an audit event for this operation was written inside its transaction.
+   * `masked`: person fields the access decision masked in what this operation returned, so the
+   * request's audit event records the masking decision.
+   */
+  audit: { recorded: boolean; masked?: Set<string>; maskedPersons?: number };
 }
 
 /** A system actor for background jobs and the CLI. */

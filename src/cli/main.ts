@@ -4,6 +4,8 @@ import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { handleSignals, startServer } from '../server.js';
 import { clientCommand, keysCommand, tenantCommand } from './admin.js';
+import { demoCommand } from './demo.js';
+import { importCommand } from './import.js';
 import { workerCommand } from './worker.js';
 
 const USAGE = `hearth <command> [options]
@@ -16,6 +18,10 @@ Commands:
   client create --name NAME --roles ROLE[,ROLE] [--tenant CODE|ID] [--scopes …] [--verticals CODE,…]
                         prints the client secret once
   keys rotate           sign new tokens with a new key (old tokens keep verifying)
+  import persons FILE --tenant CODE [--on-duplicate reject|skip|update] [--mode all_or_nothing|best_effort] [--dry-run]
+                        import a CSV or NDJSON file of persons, with a progress bar
+  demo --tenant CODE [--persons N] [--seed S]
+                        create a realistic synthetic tenant (households, memberships, relationships, consents)
   help                  show this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -52,6 +58,8 @@ export const COMMANDS: Record<string, Command> = {
   client: clientCommand,
   keys: keysCommand,
   worker: workerCommand,
+  import: importCommand,
+  demo: demoCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

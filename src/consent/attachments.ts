@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { readablePerson } from '../access/person-access.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError, forbidden, notFound } from '../http/errors.js';
 import { uuidv7 } from '../lib/ids.js';
+import { findPerson } from '../registry/person-repo.js';
+import * as repo from './repo.js';
 import type { Attachment } from './schemas.js';
 
 /** Evidence files: signatures, photos, recordings and identity-document scans. */
@@ -20,16 +23,7 @@ export const ATTACHMENT_TYPES = [
   'video/mp4',
 ] as const;
 
-interface Row {
-  id: string;
-  sha256: string;
-  size: number;
-  content_type: string;
-  filename: string | null;
-  created_at: Date;
-}
-
-const out = (r: Row): Attachment => ({
+const out = (r: repo.AttachmentRow): Attachment => ({
   attachment_id: r.id,
   sha256: r.sha256,
   size: r.size,
@@ -50,25 +44,20 @@ export function createAttachmentService(db: Database) {
       if (!(ATTACHMENT_TYPES as readonly string[]).includes(contentType)) {
         throw new AppError('ERR_UNSUPPORTED_MEDIA_TYPE', `attachments may be ${ATTACHMENT_TYPES.join(', ')}`);
       }
-      if (content.length === 0)
+      if (!Buffer.isBuffer(content) || content.length === 0)
         throw new AppError('ERR_VAL_MISSING_FIELD', 'the attachment is empty', { status: 400 });
       const id = uuidv7();
       const sha256 = createHash('sha256').update(content).digest('hex');
       return tenantTx(db, actor, async (tx) => {
-        const { rows } = await tx.query<Row>(
-          `INSERT INTO attachments (tenant_id, id, content_type, filename, size, sha256, content, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, sha256, size, content_type, filename, created_at`,
-          [
-            tenantId,
-            id,
-            contentType,
-            filename ?? null,
-            content.length,
-            sha256,
-            content,
-            actor.principal.clientId,
-          ],
-        );
+        const row = await repo.insertAttachment(tx, {
+          tenantId,
+          id,
+          contentType,
+          filename: filename ?? null,
+          sha256,
+          content,
+          createdBy: actor.principal.clientId,
+        });
         await recordAudit(
           tx,
           actor,
@@ -79,7 +68,7 @@ export function createAttachmentService(db: Database) {
             { details: { size: content.length } },
           ),
         );
-        return out(rows[0]);
+        return out(row);
       });
     },
 
@@ -90,13 +79,17 @@ export function createAttachmentService(db: Database) {
         throw forbidden('reading an attachment needs the sensitive:read scope');
       }
       return tenantTx(db, actor, async (tx) => {
-        const { rows } = await tx.query<Row & { content: Buffer }>(
-          'SELECT id, sha256, size, content_type, filename, created_at, content FROM attachments WHERE tenant_id = $1 AND id = $2',
-          [tenantId, id],
-        );
-        if (rows.length === 0) throw notFound('attachment');
+        const row = await repo.findAttachment(tx, tenantId, id);
+        if (!row) throw notFound('attachment');
+        // Evidence of a person the caller may not see is as missing as an unknown id.
+        for (const personId of await repo.personsReferencingAttachment(tx, tenantId, id)) {
+          const person = await findPerson(tx, tenantId, personId);
+          await readablePerson(tx, actor, tenantId, person, 'read').catch(() => {
+            throw notFound('attachment');
+          });
+        }
         await recordAudit(tx, actor, auditOf(actor, 'consent.evidence_access', { type: 'attachment', id }));
-        return { meta: out(rows[0]), content: rows[0].content };
+        return { meta: out(row), content: Buffer.from(row.content) };
       });
     },
   };

@@ -174,3 +174,120 @@ export async function existingAttachments(
   );
   return new Set(rows.map((r) => r.id));
 }
+
+export interface ConsentVersionRow {
+  version_id: number;
+  status: string;
+  active_from: Date;
+  active_until: Date | null;
+  grace_until: Date | null;
+  capture_mode: string;
+  evidence_attachment_ids: string[];
+  verification_document_attachment_id: string | null;
+  captured_by: string;
+  captured_at: Date;
+  change: string;
+  changed_at: Date;
+  changed_by: string | null;
+  reason_code: string | null;
+  reason_text: string | null;
+}
+
+/** Version rows of a consent, oldest first (one version when versionId is given). */
+export async function listConsentVersions(
+  q: Queryable,
+  tenantId: string,
+  consentId: string,
+  versionId: number | null,
+): Promise<ConsentVersionRow[]> {
+  const { rows } = await q.query<ConsentVersionRow>(
+    `SELECT version_id, status, active_from, active_until, grace_until, capture_mode, evidence_attachment_ids,
+            verification_document_attachment_id, captured_by, captured_at, change, changed_at, changed_by, reason_code,
+            reason_text
+       FROM consent_versions WHERE tenant_id = $1 AND consent_id = $2 AND ($3::int IS NULL OR version_id = $3)
+      ORDER BY version_id`,
+    [tenantId, consentId, versionId],
+  );
+  return rows;
+}
+
+/** Tenants holding active consents whose window closed at or before `now` (runs outside RLS). */
+export async function tenantsWithDueConsents(q: Queryable, now: Date): Promise<string[]> {
+  const { rows } = await q.query<{ tenant_id: string }>(
+    `SELECT DISTINCT tenant_id FROM consents
+      WHERE status = 'active' AND active_until IS NOT NULL AND active_until <= $1`,
+    [now],
+  );
+  return rows.map((r) => r.tenant_id);
+}
+
+/** Locks a batch of a tenant's due consents; rows another worker holds are skipped. */
+export async function lockDueConsents(
+  q: Queryable,
+  tenantId: string,
+  now: Date,
+  limit: number,
+): Promise<ConsentRow[]> {
+  const { rows } = await q.query<ConsentRow>(
+    `SELECT * FROM consents
+      WHERE tenant_id = $1 AND status = 'active' AND active_until IS NOT NULL AND active_until <= $2
+      ORDER BY active_until, id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    [tenantId, now, limit],
+  );
+  return rows;
+}
+
+/** Persons whose consents reference an attachment as evidence or verification document. */
+export async function personsReferencingAttachment(
+  q: Queryable,
+  tenantId: string,
+  attachmentId: string,
+): Promise<string[]> {
+  const { rows } = await q.query<{ person_id: string }>(
+    `SELECT DISTINCT person_id FROM consents
+      WHERE tenant_id = $1 AND ($2::uuid = ANY(evidence_attachment_ids) OR verification_document_attachment_id = $2::uuid)`,
+    [tenantId, attachmentId],
+  );
+  return rows.map((r) => r.person_id);
+}
+
+export interface AttachmentRow {
+  id: string;
+  sha256: string;
+  size: number;
+  content_type: string;
+  filename: string | null;
+  created_at: Date;
+}
+
+export async function insertAttachment(
+  q: Queryable,
+  a: {
+    tenantId: string;
+    id: string;
+    contentType: string;
+    filename: string | null;
+    sha256: string;
+    content: Buffer;
+    createdBy: string;
+  },
+): Promise<AttachmentRow> {
+  const { rows } = await q.query<AttachmentRow>(
+    `INSERT INTO attachments (tenant_id, id, content_type, filename, size, sha256, content, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, sha256, size, content_type, filename, created_at`,
+    [a.tenantId, a.id, a.contentType, a.filename, a.content.length, a.sha256, a.content, a.createdBy],
+  );
+  return rows[0];
+}
+
+export async function findAttachment(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+): Promise<(AttachmentRow & { content: Buffer }) | null> {
+  const { rows } = await q.query<AttachmentRow & { content: Buffer }>(
+    'SELECT id, sha256, size, content_type, filename, created_at, content FROM attachments WHERE tenant_id = $1 AND id = $2',
+    [tenantId, id],
+  );
+  return rows[0] ?? null;
+}

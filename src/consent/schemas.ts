@@ -85,6 +85,7 @@ export const EvidenceOut = Type.Object({
   evidence_attachment_ids: Type.Array(Type.String()),
   verification_document_attachment_id: Nullable(Type.String()),
   masked: Type.Boolean({ description: 'true unless the caller holds sensitive:read' }),
+  masked_fields: Type.Array(Type.String(), { description: 'the fields shown masked' }),
 });
 
 export const ConsentVersionSummary = Type.Object({

@@ -20,6 +20,11 @@ export const EVENT_TYPES = [
   'consent.expired',
   'exchange.completed',
   'integration.status_changed',
+  'program.created',
+  'program.updated',
+  'program.archived',
+  'program_membership.created',
+  'program_membership.status_changed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -28,6 +28,29 @@ export const ExtensionSchemaOut = Type.Object({
 });
 export type ExtensionSchemaOut = Static<typeof ExtensionSchemaOut>;
 
+/**
+ * Extensions every tenant has without registering them. `g2p` keeps the G2P Registry fields that
+ * have no column of their own (registration date, partial group flag); its name is reserved.
+ */
+export const SYSTEM_EXTENSIONS: Readonly<Record<string, Omit<Row, 'created_at'>>> = {
+  g2p: {
+    name: 'g2p',
+    namespace: 'urn:hearth:extension:g2p',
+    applies_to: 'both',
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        registration_date: { type: 'string', format: 'date' },
+        is_partial_group: { type: 'boolean' },
+      },
+    },
+  },
+};
+
+const systemExtension = (name: string) =>
+  Object.hasOwn(SYSTEM_EXTENSIONS, name) ? SYSTEM_EXTENSIONS[name] : undefined;
+
 interface Row {
   name: string;
   namespace: string;
@@ -61,6 +84,7 @@ export function createExtensionService(db: Database) {
       if (!actor.principal.isRoot && !actor.principal.roles.includes('tenant_admin')) {
         throw forbidden('only tenant admins register extensions');
       }
+      if (systemExtension(input.name)) throw conflict(`extension ${input.name} is reserved`, 'name');
       try {
         validatorFor(input.schema);
       } catch (err) {
@@ -126,7 +150,7 @@ export function createExtensionService(db: Database) {
       const byName = new Map(rows.map((r) => [r.name, r]));
       const errors: { field: string; message: string }[] = [];
       for (const name of names) {
-        const row = byName.get(name);
+        const row = systemExtension(name) ?? byName.get(name);
         if (!row || (row.applies_to !== 'both' && row.applies_to !== target)) {
           errors.push({
             field: `extensions.${name}`,

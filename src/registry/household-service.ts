@@ -238,6 +238,7 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
       collectionMethod = 'api',
     ): Promise<HouseholdView> {
       const tenantId = requireTenant(actor);
+      if (input.household_name.trim() === '') throw rule('household_name', 'must not be blank');
       assertLatLon(input.geo_lat, input.geo_lon);
       await assertLeader(tx, actor, tenantId, input.leader_id);
       if (input.geo_id) await assertGeoArea(tx, tenantId, input.geo_id);
@@ -303,6 +304,9 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
     async patch(actor: Actor, id: string, input: HouseholdPatch, ifMatch?: number): Promise<HouseholdView> {
       const tenantId = requireTenant(actor);
       for (const f of HOUSEHOLD_NOT_UPDATABLE) if (f in input) throw rule(f, 'is not updatable');
+      if (input.household_name !== undefined && input.household_name.trim() === '') {
+        throw rule('household_name', 'must not be blank');
+      }
       return tenantTx(db, actor, async (tx) => {
         const { row } = await load(tx, actor, tenantId, id, 'write', true);
         if (row.status === 'archived') throw stateConflict('household', row.status, 'update');
@@ -412,47 +416,56 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
 
     async addMember(actor: Actor, householdId: string, input: MemberAdd): Promise<Membership> {
       const tenantId = requireTenant(actor);
-      return tenantTx(db, actor, async (tx) => {
-        const { row } = await load(tx, actor, tenantId, householdId, 'write', true);
-        if (row.status === 'archived') throw stateConflict('household', row.status, 'add members to');
-        const person = await findPerson(tx, tenantId, input.person_id);
-        await readablePerson(tx, actor, tenantId, person, 'write').catch(() => {
-          throw rule('person_id', 'no such person in this tenant');
-        });
-        if (person!.status === 'archived') throw rule('person_id', 'the person is archived');
-        await vocabularies.assertCode(
-          tx,
-          tenantId,
-          'membership-role',
-          input.relationship_type,
-          'relationship_type',
-        );
-        if (input.effective_until && input.effective_until < input.effective_from) {
-          throw rule('effective_until', 'must not be before effective_from');
-        }
-        const m = await addMembershipIn(tx, actor, tenantId, householdId, input);
-        await recordVersion(tx, actor, tenantId, {
-          resourceType: 'membership',
-          resourceId: m.id,
-          versionId: 1,
-          change: 'create',
-          fields: Object.keys(input),
-          newValues: { ...input },
-        });
-        await recordAudit(
-          tx,
-          actor,
-          auditOf(
-            actor,
-            'membership.add',
-            { type: 'membership', id: m.id },
-            {
-              details: { household_id: householdId, person_id: input.person_id },
-            },
-          ),
-        );
-        return membershipOut(m);
+      return tenantTx(db, actor, (tx) => this.addMemberIn(tx, actor, tenantId, householdId, input));
+    },
+
+    /** addMember inside the caller's transaction (checks, version and audit included). */
+    async addMemberIn(
+      tx: Tx,
+      actor: Actor,
+      tenantId: string,
+      householdId: string,
+      input: MemberAdd,
+    ): Promise<Membership> {
+      const { row } = await load(tx, actor, tenantId, householdId, 'write', true);
+      if (row.status === 'archived') throw stateConflict('household', row.status, 'add members to');
+      const person = await findPerson(tx, tenantId, input.person_id);
+      await readablePerson(tx, actor, tenantId, person, 'write').catch(() => {
+        throw rule('person_id', 'no such person in this tenant');
       });
+      if (person!.status === 'archived') throw rule('person_id', 'the person is archived');
+      await vocabularies.assertCode(
+        tx,
+        tenantId,
+        'membership-role',
+        input.relationship_type,
+        'relationship_type',
+      );
+      if (input.effective_until && input.effective_until < input.effective_from) {
+        throw rule('effective_until', 'must not be before effective_from');
+      }
+      const m = await addMembershipIn(tx, actor, tenantId, householdId, input);
+      await recordVersion(tx, actor, tenantId, {
+        resourceType: 'membership',
+        resourceId: m.id,
+        versionId: 1,
+        change: 'create',
+        fields: Object.keys(input),
+        newValues: { ...input },
+      });
+      await recordAudit(
+        tx,
+        actor,
+        auditOf(
+          actor,
+          'membership.add',
+          { type: 'membership', id: m.id },
+          {
+            details: { household_id: householdId, person_id: input.person_id },
+          },
+        ),
+      );
+      return membershipOut(m);
     },
 
     async endMember(
@@ -465,6 +478,12 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
       checkReason(input.reason_code, input.reason_text);
       return tenantTx(db, actor, async (tx) => {
         await load(tx, actor, tenantId, householdId, 'write', true);
+        // A member the caller may not see (consent-bound, no consent) is as absent as a non-member.
+        await readablePerson(tx, actor, tenantId, await findPerson(tx, tenantId, personId), 'write').catch(
+          () => {
+            throw notFound('open membership');
+          },
+        );
         const open = await hrepo.findOpenMembership(tx, tenantId, householdId, personId);
         if (!open) throw notFound('open membership');
         if (input.effective_until < open.effective_from) {

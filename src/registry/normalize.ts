@@ -70,3 +70,12 @@ export function assertBirthDate(date: string, field = 'date_of_birth'): void {
     });
   }
 }
+
+/** Refuses a date after today (registration and collection dates). */
+export function assertNotFuture(date: string, field: string): void {
+  if (date > new Date().toISOString().slice(0, 10)) {
+    throw new AppError('ERR_VAL_RULE_VIOLATION', `${field}: must not be in the future`, {
+      errors: [{ field, message: 'must not be in the future' }],
+    });
+  }
+}

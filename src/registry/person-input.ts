@@ -17,16 +17,23 @@ export function rule(field: string, message: string): AppError {
 }
 
 /** date_of_birth or age_estimate, exactly one; an estimate becomes an estimated birth date. */
-export function birthOf(input: { date_of_birth?: string; age_estimate?: number }): {
+export function birthOf(input: {
+  date_of_birth?: string;
+  age_estimate?: number;
+  birth_date_estimated?: boolean;
+}): {
   date: string;
   estimated: boolean;
 } {
   if (input.date_of_birth !== undefined && input.age_estimate !== undefined) {
     throw rule('age_estimate', 'give date_of_birth or age_estimate, not both');
   }
+  if (input.birth_date_estimated !== undefined && input.date_of_birth === undefined) {
+    throw rule('birth_date_estimated', 'only applies with date_of_birth');
+  }
   if (input.date_of_birth !== undefined) {
     assertBirthDate(input.date_of_birth);
-    return { date: input.date_of_birth, estimated: false };
+    return { date: input.date_of_birth, estimated: input.birth_date_estimated ?? false };
   }
   if (input.age_estimate !== undefined)
     return { date: birthDateFromAge(input.age_estimate), estimated: true };

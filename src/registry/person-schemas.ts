@@ -58,6 +58,9 @@ const personFields = {
       description: 'stored as an estimated birth date when the date is unknown',
     }),
   ),
+  birth_date_estimated: Type.Optional(
+    Type.Boolean({ description: 'with date_of_birth: the date is an estimate (default false)' }),
+  ),
   gender: Code('code of the gender vocabulary (ISO/IEC 5218: 0, 1, 2, 9)', ['2']),
   identity_type: Type.Optional(Code('shorthand for one identity: type', ['national_id'])),
   identity_number: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
@@ -96,6 +99,7 @@ export const PersonPatch = Body({
   additional_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
   date_of_birth: Type.Optional(DateOnly()),
   age_estimate: personFields.age_estimate,
+  birth_date_estimated: personFields.birth_date_estimated,
   gender: Type.Optional(personFields.gender),
   identities: personFields.identities,
   contacts: personFields.contacts,

@@ -208,6 +208,8 @@ export function createPersonSearch(deps: SearchDeps) {
             IN (SELECT id FROM geo_areas WHERE tenant_id = ${tenant} AND path @> ARRAY[${p.add(query.geo_id)}::uuid])`);
           matched.push('geo_id');
         }
+        // Every criterion, not only the sensitive-by-default ones: tenants may reclassify fields.
+        for (const field of matched) assertSearchable(actor, field, overrides);
         let withClause = '';
         let from = 'persons p';
         let select = 'p.id';

@@ -1,4 +1,4 @@
-import { decideMany, personView, readablePerson } from '../access/person-access.js';
+import { decideMany, type Purpose, personView, readablePerson } from '../access/person-access.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
@@ -19,6 +19,7 @@ import {
   normalizeIdentities,
   rule,
 } from './person-input.js';
+import { errorUnder, mergedPatch, type PersonMerge } from './person-merge.js';
 import * as repo from './person-repo.js';
 import {
   type ArchiveBody,
@@ -60,13 +61,7 @@ const phoneKeys = (contacts: { type: string; key: string }[]) =>
 export function createPersonService(deps: PersonServiceDeps) {
   const { db, settings, vocabularies } = deps;
 
-  async function viewOf(
-    tx: Tx,
-    actor: Actor,
-    tenantId: string,
-    id: string,
-    purpose: 'read' | 'write' = 'read',
-  ) {
+  async function viewOf(tx: Tx, actor: Actor, tenantId: string, id: string, purpose: Purpose = 'read') {
     const row = await repo.findPerson(tx, tenantId, id);
     const d = await readablePerson(tx, actor, tenantId, row, purpose);
     return personView(row!, d, (await settings.get(tx, tenantId)).fieldClassification);
@@ -104,6 +99,7 @@ export function createPersonService(deps: PersonServiceDeps) {
     collectionMethod = 'api',
   ): Promise<PersonWithDuplicates> {
     const tenantId = requireTenant(actor);
+    if (input.full_name.trim() === '') throw rule('full_name', 'must not be blank');
     const s = await settings.get(tx, tenantId);
     const birth = birthOf(input);
     await checkReferences(tx, deps, tenantId, input);
@@ -198,7 +194,7 @@ export function createPersonService(deps: PersonServiceDeps) {
       dateOfBirth: birth.date,
       phoneKeys: phoneKeys(contacts),
     });
-    return { ...(await viewOf(tx, actor, tenantId, id)), possible_duplicates: possible };
+    return { ...(await viewOf(tx, actor, tenantId, id, 'create')), possible_duplicates: possible };
   }
 
   async function changeStatus(
@@ -300,6 +296,29 @@ export function createPersonService(deps: PersonServiceDeps) {
         if (field in input) throw rule(field, 'is not updatable');
       }
       return tenantTx(db, actor, (tx) => patchIn(tx, actor, tenantId, id, input, ifMatch));
+    },
+
+    /**
+     * Partial updates merged into the stored records (see PersonMerge), same rules as patch, all in
+     * one transaction: every person is updated or none is. An error names its item (`[i].field`).
+     */
+    async mergeMany(
+      actor: Actor,
+      items: readonly { id: string; input: PersonMerge }[],
+    ): Promise<PersonWithDuplicates[]> {
+      const tenantId = requireTenant(actor);
+      return tenantTx(db, actor, async (tx) => {
+        const out: PersonWithDuplicates[] = [];
+        for (const [i, { id, input }] of items.entries()) {
+          try {
+            const row = await lockForWrite(tx, actor, tenantId, id);
+            out.push(await patchIn(tx, actor, tenantId, id, mergedPatch(row, input)));
+          } catch (err) {
+            throw errorUnder(err, `[${i}]`);
+          }
+        }
+        return out;
+      });
     },
 
     async verify(actor: Actor, id: string, body: VerifyBody): Promise<PersonView> {
@@ -440,11 +459,18 @@ export function createPersonService(deps: PersonServiceDeps) {
       oldValues[field] = old ?? null;
       newValues[field] = value ?? null;
     };
-    if (input.full_name !== undefined) set('full_name', 'full_name', input.full_name.trim(), row.full_name);
+    if (input.full_name !== undefined) {
+      if (input.full_name.trim() === '') throw rule('full_name', 'must not be blank');
+      set('full_name', 'full_name', input.full_name.trim(), row.full_name);
+    }
     for (const f of ['given_name', 'family_name', 'additional_name', 'birth_place'] as const) {
       if (input[f] !== undefined) set(f, f, input[f], row[f]);
     }
-    if (input.date_of_birth !== undefined || input.age_estimate !== undefined) {
+    if (
+      input.date_of_birth !== undefined ||
+      input.age_estimate !== undefined ||
+      input.birth_date_estimated !== undefined
+    ) {
       const birth = birthOf(input);
       set('date_of_birth', 'date_of_birth', birth.date, row.date_of_birth);
       set('birth_date_estimated', 'birth_date_estimated', birth.estimated, row.birth_date_estimated);

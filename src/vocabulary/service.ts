@@ -90,6 +90,34 @@ export function createVocabularyService(db: Database) {
       throw refusal(vocabulary, field, value, new Map());
     },
 
+    /**
+     * Several coded values, each given as its code or display name (case-insensitively), resolved
+     * to codes in one transaction; the first unknown one is refused naming its field.
+     */
+    async resolveAll(
+      actor: Actor,
+      items: readonly { vocabulary: string; value: string; field: string }[],
+    ): Promise<string[]> {
+      if (items.length === 0) return [];
+      const tenantId = requireTenant(actor);
+      return tenantTx(db, actor, async (tx) => {
+        const out: string[] = [];
+        for (const i of items) out.push(await this.resolve(tx, tenantId, i.vocabulary, i.value, i.field));
+        return out;
+      });
+    },
+
+    /** Code → display name of one vocabulary of the actor's tenant (from the cache when it is fresh). */
+    async labels(actor: Actor, vocabulary: string): Promise<Map<string, string>> {
+      const tenantId = requireTenant(actor);
+      const hit = cache.get(tenantId);
+      const codes =
+        hit && Date.now() - hit.at < TTL_MS
+          ? (hit.codes.get(vocabulary) ?? new Map<string, string>())
+          : await tenantTx(db, actor, (tx) => codesOf(tx, tenantId, vocabulary));
+      return new Map(codes);
+    },
+
     async display(q: Queryable, tenantId: string, vocabulary: string, code: string): Promise<string | null> {
       return (await codesOf(q, tenantId, vocabulary)).get(code) ?? null;
     },

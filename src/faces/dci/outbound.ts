@@ -1,0 +1,85 @@
+import { KeyObject, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { KeyStore } from '../../auth/keys.js';
+import { TOKEN_ALG } from '../../auth/keys.js';
+import type { Config } from '../../config.js';
+import { type AttemptOutcome, postDelivery } from '../../webhooks/http-client.js';
+import { checkTarget, TargetRefused } from '../../webhooks/target-url.js';
+import { signEnvelope } from './signature.js';
+
+/**
+ * What Hearth sends to DCI callers: envelopes signed with Hearth's published Ed25519 key (the one
+ * of /.well-known/jwks.json), a short-lived bearer token of ours on every callback, and delivery
+ * through the webhook engine's SSRF guard and HTTP client (no redirects, capped answers).
+ */
+/** One attempt; `permanent` when retrying cannot help (the target is refused). */
+export type PostOutcome = AttemptOutcome & { permanent?: boolean };
+
+export interface Outbound {
+  /** Adds our signature to an envelope. */
+  sign<T extends { header: unknown; message?: unknown }>(envelope: T): T & { signature: string };
+  /** POSTs a callback envelope; the outcome of the attempt (never throws). */
+  post(url: string, audience: string, action: string, body: string): Promise<PostOutcome>;
+}
+
+export function createOutbound(config: Config, keys: KeyStore): Outbound {
+  const participantId = config.dci.participantId;
+
+  function signingKey(): { kid: string; privateKey: KeyObject } {
+    const { kid, key } = keys.signingKey();
+    const privateKey =
+      key instanceof KeyObject ? key : KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
+    return { kid, privateKey };
+  }
+
+  async function bearer(audience: string, action: string): Promise<string> {
+    const { kid, key } = keys.signingKey();
+    return new SignJWT({ scope: `registry.${action}` })
+      .setProtectedHeader({ alg: TOKEN_ALG, kid, typ: 'at+jwt' })
+      .setIssuer(config.publicUrl)
+      .setSubject(participantId)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime('300s')
+      .setJti(randomUUID())
+      .sign(key);
+  }
+
+  return {
+    sign(envelope) {
+      const { kid, privateKey } = signingKey();
+      const signature = signEnvelope(
+        { header: envelope.header, message: envelope.message },
+        { kid, privateKey, senderId: participantId },
+      );
+      return { signature, ...envelope };
+    },
+
+    async post(url, audience, action, body) {
+      const started = performance.now();
+      try {
+        await checkTarget(url, config.webhooks.allowInsecureTargets);
+      } catch (err) {
+        const message = err instanceof TargetRefused ? `target refused: ${err.message}` : String(err);
+        return {
+          statusCode: null,
+          error: message,
+          excerpt: null,
+          durationMs: Math.round(performance.now() - started),
+          permanent: true,
+        };
+      }
+      return postDelivery(
+        url,
+        {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: `Bearer ${await bearer(audience, action)}`,
+          'user-agent': 'hearth-dci',
+        },
+        body,
+        { timeoutMs: config.webhooks.timeoutMs, maxBytes: config.webhooks.responseMaxBytes },
+      );
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import type { HouseholdView } from '../../registry/household-schemas.js';
+import type { PersonView } from '../../registry/person-schemas.js';
+import { GENDER_TO_SEX, KIND_TO_GROUP_TYPE } from './attributes.js';
+import type { GeoName } from './search-repo.js';
+
+/**
+ * DCI records (SRPerson, Member, Group of spdci/schemas) built only from views that already went
+ * through the consent-and-masking decision (personView, householdView): a field the decision
+ * masked is left out, never sent as a masked value (docs/decisions/0064-dci-records.md).
+ */
+
+export type DciRecord = Record<string, unknown>;
+
+export const PERSON_ID_TYPE = 'HEARTH_PERSON_ID';
+export const GROUP_ID_TYPE = 'HEARTH_GROUP_ID';
+
+export interface RecordContext {
+  /** Hearth id-type → DCI identifier type (the reverse of HEARTH_DCI_ID_TYPES). */
+  dciIdTypes: ReadonlyMap<string, string>;
+  povertyPath: readonly [string, string];
+}
+
+export function dciIdTypesOf(idTypes: Readonly<Record<string, string>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [dci, hearth] of Object.entries(idTypes)) if (!out.has(hearth)) out.set(hearth, dci);
+  return out;
+}
+
+/** Membership role → HL7 relationship code (relationship of the member to the group head). */
+const ROLE_TO_RELATIONSHIP: Readonly<Record<string, string>> = {
+  spouse: 'SPS',
+  child: 'CHILD',
+  parent: 'PRN',
+  sibling: 'SIB',
+  grandchild: 'GRNDCHILD',
+  grandparent: 'GRPRN',
+  other_relative: 'FAMMEMB',
+};
+
+const masked = (v: PersonView, field: string) =>
+  v.masked_fields.some((m) => m === field || m.startsWith(`${field}.`));
+
+function compact(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== ''));
+}
+
+function address(a: HouseholdView['address']): DciRecord | null {
+  if (!a) return null;
+  const out = compact({
+    '@type': 'Address',
+    address_line_1: a.line?.[0] ?? a.text,
+    address_line_2: a.line?.[1],
+    locality: a.city,
+    sub_region_code: a.district,
+    region_code: a.region,
+    postal_code: a.postal_code,
+    country_code: a.country,
+  });
+  return Object.keys(out).length > 1 ? out : null;
+}
+
+/** SRPerson. */
+export function personRecord(v: PersonView, ctx: RecordContext): DciRecord {
+  const identifier: DciRecord[] = [{ identifier_type: PERSON_ID_TYPE, identifier_value: v.person_id }];
+  if (!masked(v, 'identities')) {
+    for (const i of v.identities) {
+      if (i.status !== 'active') continue;
+      identifier.push({
+        identifier_type: ctx.dciIdTypes.get(i.identity_type) ?? i.identity_type,
+        identifier_value: i.identity_number,
+      });
+    }
+  }
+  const parts = compact({ given_name: v.given_name, surname: v.family_name, second_name: v.additional_name });
+  // The vocabulary's Name has no whole-name property: a name given only whole goes in given_name.
+  const name = { '@type': 'Name', ...(Object.keys(parts).length > 0 ? parts : { given_name: v.full_name }) };
+  const contacts = masked(v, 'contacts') ? [] : v.contacts;
+  const phones = contacts.filter((c) => c.type === 'phone' || c.type === 'whatsapp').map((c) => c.value);
+  const emails = contacts.filter((c) => c.type === 'email').map((c) => c.value);
+  const addr = masked(v, 'address') ? null : address(v.address);
+  const sex = v.gender !== null ? (GENDER_TO_SEX[v.gender] ?? 'other') : null;
+  return compact({
+    '@type': 'SRPerson',
+    identifier,
+    name,
+    sex,
+    birth_date: v.date_of_birth,
+    address: addr ? [addr] : null,
+    phone_number: phones.length > 0 ? phones : null,
+    email: emails.length > 0 ? emails : null,
+    registration_date: v.created_at,
+    last_updated: v.updated_at,
+  });
+}
+
+/** Member: the person as demographic_info, its relationship to the group head when known. */
+export function memberRecord(
+  v: PersonView,
+  ctx: RecordContext,
+  role: string | null = null,
+  head: PersonView | null = null,
+): DciRecord {
+  const relationship = role ? ROLE_TO_RELATIONSHIP[role] : undefined;
+  return compact({
+    '@type': 'Member',
+    member_identifier: [{ identifier_type: PERSON_ID_TYPE, identifier_value: v.person_id }],
+    demographic_info: personRecord(v, ctx),
+    related_person:
+      relationship && head && head.person_id !== v.person_id
+        ? [
+            {
+              '@type': 'RelatedPerson',
+              relationship_type: relationship,
+              related_member: {
+                identifier: [{ identifier_type: PERSON_ID_TYPE, identifier_value: head.person_id }],
+              },
+            },
+          ]
+        : null,
+    registration_date: v.created_at,
+    last_updated: v.updated_at,
+  });
+}
+
+export interface GroupParts {
+  household: HouseholdView;
+  /** The head, when the caller may see them. */
+  head: PersonView | null;
+  /** Current members the caller may see, with their membership role. */
+  members: { view: PersonView; role: string }[];
+  geo: GeoName | null;
+  /** With sensitive:read the exact position is shown. */
+  exactPosition: boolean;
+}
+
+function povertyScore(h: HouseholdView, path: readonly [string, string]): number | null {
+  if (!h.extensions) return null;
+  const ext = h.extensions[path[0]];
+  if (!ext || typeof ext !== 'object') return null;
+  const v = (ext as Record<string, unknown>)[path[1]];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** Group: only members the caller may see are listed and counted. */
+export function groupRecord(g: GroupParts, ctx: RecordContext): DciRecord {
+  const h = g.household;
+  const head = g.head ? memberRecord(g.head, ctx) : null;
+  const position =
+    g.exactPosition && h.geo_lat !== null && h.geo_lon !== null
+      ? { '@type': 'GeoCoordinates', latitude: h.geo_lat, longitude: h.geo_lon }
+      : null;
+  const place =
+    g.geo || position
+      ? compact({ '@type': 'Place', name: g.geo?.name, address_line: g.geo?.code, geo: position })
+      : null;
+  const addr = address(h.address);
+  const score = povertyScore(h, ctx.povertyPath);
+  return compact({
+    '@type': 'Group',
+    group_identifier: [{ identifier_type: GROUP_ID_TYPE, identifier_value: h.household_id }],
+    group_type: KIND_TO_GROUP_TYPE[h.group_kind] ?? h.group_kind,
+    group_size: g.members.length,
+    group_head_info: head,
+    member_list: g.members.map((m) => memberRecord(m.view, ctx, m.role, g.head)),
+    geographical_location: place,
+    address: addr ? [addr] : null,
+    place_address: place ? 1 : addr ? 0 : null,
+    poverty_score: score,
+    poverty_score_type: score !== null ? ctx.povertyPath.join('.') : null,
+    registration_date: h.created_at,
+    last_updated: h.updated_at,
+  });
+}

@@ -1,0 +1,99 @@
+import { classificationOf } from '../../access/classification.js';
+import {
+  decideMany,
+  type Overrides,
+  type PersonDecision,
+  type Purpose,
+  personView,
+} from '../../access/person-access.js';
+import type { Actor } from '../../auth/principal.js';
+import type { Queryable } from '../../db/database.js';
+import { findHouseholds } from '../../registry/household-repo.js';
+import { householdView } from '../../registry/household-service.js';
+import { findPersons } from '../../registry/person-repo.js';
+import type { PersonView } from '../../registry/person-schemas.js';
+import type { GroupParts } from './records.js';
+import { geoNames, openMembers } from './search-repo.js';
+
+/**
+ * Persons and households as the DCI sender may see them, through the one access decision
+ * (person-access.ts): a person the decision hides is dropped, never counted, never sent.
+ */
+
+/** A hit is kept only when the caller could see every field it matched on (no search oracle). */
+function mayMatch(d: PersonDecision, matched: Iterable<string>, overrides: Overrides): boolean {
+  if (!d.visible) return false;
+  for (const field of matched) {
+    const cls = classificationOf(field, overrides);
+    if (!(cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive)))) return false;
+  }
+  return true;
+}
+
+/** Visible, active persons among `ids`, in the order of `ids`. */
+export async function personViews(
+  q: Queryable,
+  actor: Actor,
+  tenantId: string,
+  ids: readonly string[],
+  purpose: Purpose,
+  matched: Iterable<string>,
+  overrides: Overrides,
+): Promise<PersonView[]> {
+  if (ids.length === 0) return [];
+  const decisions = await decideMany(q, actor, tenantId, ids, purpose);
+  const rows = await findPersons(q, tenantId, ids);
+  const fields = [...matched];
+  return rows
+    .filter((r) => r.status === 'active' && mayMatch(decisions.get(r.id)!, fields, overrides))
+    .map((r) => personView(r, decisions.get(r.id)!, overrides));
+}
+
+/**
+ * Households whose head the caller may see (a household is seen through its head's consent),
+ * with only the members the caller may see.
+ */
+export async function groupParts(
+  q: Queryable,
+  actor: Actor,
+  tenantId: string,
+  ids: readonly string[],
+  purpose: Purpose,
+  matched: Iterable<string>,
+  overrides: Overrides,
+): Promise<GroupParts[]> {
+  if (ids.length === 0) return [];
+  const rows = (await findHouseholds(q, tenantId, ids)).filter((h) => h.status !== 'archived');
+  const links = await openMembers(
+    q,
+    tenantId,
+    rows.map((h) => h.id),
+  );
+  const personIds = [...new Set([...rows.map((h) => h.leader_id), ...links.map((l) => l.person_id)])];
+  const decisions = await decideMany(q, actor, tenantId, personIds, purpose);
+  const persons = new Map(
+    (await personViews(q, actor, tenantId, personIds, purpose, [], overrides)).map((v) => [v.person_id, v]),
+  );
+  const fields = [...matched];
+  const geoIds = new Set<string>();
+  const out: GroupParts[] = [];
+  for (const row of rows) {
+    const d = decisions.get(row.leader_id);
+    if (!d || !mayMatch(d, fields, overrides)) continue;
+    const household = householdView(row, d);
+    if (household.geo_id) geoIds.add(household.geo_id);
+    const members = links
+      .filter((l) => l.household_id === row.id && persons.has(l.person_id))
+      .map((l) => ({ view: persons.get(l.person_id)!, role: l.relationship_type }));
+    out.push({
+      household,
+      head: persons.get(row.leader_id) ?? null,
+      members,
+      geo: null,
+      exactPosition: household.geo_lat !== null,
+    });
+  }
+  const geo = await geoNames(q, tenantId, [...geoIds]);
+  for (const g of out) g.geo = g.household.geo_id ? (geo.get(g.household.geo_id) ?? null) : null;
+  return out;
+}

@@ -1,0 +1,163 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { clientCredentialsGrant } from '../../auth/oauth.js';
+import { TokenRequestBody, TokenResponse } from '../../auth/routes.js';
+import { buildProblem, toAppError } from '../../http/problem.js';
+import { errorResponses } from '../../http/schemas.js';
+import { ISO_5218 } from '../../vocabulary/seed.js';
+import {
+  GROUP_ID_SYSTEM,
+  MEMBERSHIP_ID_SYSTEM,
+  PERSON_ID_SYSTEM,
+  PROGRAM_CODE_SYSTEM,
+  PROGRAM_ID_SYSTEM,
+  systemOfIdentityType,
+  V2_BASE,
+} from './identifiers.js';
+import { mapV2Scope, v2ScopeNames } from './scopes.js';
+
+const SEARCH = ['_count', '_offset'];
+
+/** What `GET /metadata` says: resources, their operations and search parameters, and how to authenticate. */
+export const METADATA = {
+  apiVersion: '2.0.0',
+  server: 'Hearth',
+  fhirLike: true,
+  resources: [
+    {
+      type: 'Individual',
+      operations: ['read', 'search', 'create', 'update', 'patch', 'groups'],
+      searchParams: [
+        'identifier',
+        'name',
+        'birthdate',
+        'gender',
+        'group',
+        '_lastUpdated',
+        ...SEARCH,
+        '_sort',
+      ],
+      sort: ['name', 'birthdate', '_lastUpdated'],
+      scopes: { read: 'individual:read', write: 'individual:create individual:update' },
+    },
+    {
+      type: 'Group',
+      operations: ['read', 'search', 'create', 'update', 'patch', '$add-member', '$remove-member'],
+      searchParams: ['identifier', 'name', 'type', 'member', '_lastUpdated', ...SEARCH, '_sort'],
+      sort: ['name', '_lastUpdated'],
+      scopes: { read: 'group:read', write: 'group:create group:update' },
+    },
+    {
+      type: 'Program',
+      operations: ['read', 'search'],
+      searchParams: ['name', 'status', 'targetType', ...SEARCH],
+    },
+    {
+      type: 'ProgramMembership',
+      operations: ['read', 'search', 'create', 'update'],
+      searchParams: ['program', 'beneficiary', 'status', ...SEARCH],
+    },
+    { type: 'Vocabulary', operations: ['read', 'codes'] },
+    { type: 'Bundle', operations: ['$batch'], bundleTypes: ['transaction', 'batch'] },
+  ],
+  identifierSystems: {
+    individual: PERSON_ID_SYSTEM,
+    group: GROUP_ID_SYSTEM,
+    program: PROGRAM_ID_SYSTEM,
+    programCode: PROGRAM_CODE_SYSTEM,
+    programMembership: MEMBERSHIP_ID_SYSTEM,
+    identityTypes: systemOfIdentityType('{id-type code}'),
+    gender: ISO_5218,
+  },
+  extensions: [] as string[],
+  authentication: {
+    type: 'oauth2',
+    flow: 'client_credentials',
+    token_endpoint: `${V2_BASE}/oauth/token`,
+    grant_types: ['client_credentials'],
+    credentials: ['HTTP Basic', 'form body', 'JSON body'],
+  },
+  errors: 'application/problem+json (RFC 9457) with detail, code and errors[]',
+};
+
+const MetadataSchema = Type.Object(
+  {
+    apiVersion: Type.String(),
+    resources: Type.Array(Type.Object({ type: Type.String() }, { additionalProperties: true })),
+    authentication: Type.Object(
+      { type: Type.String(), token_endpoint: Type.String() },
+      { additionalProperties: true },
+    ),
+  },
+  { additionalProperties: true },
+);
+
+/** `POST /oauth/token` (the same tokens as /oauth/token, V2 scope names accepted) and `GET /metadata`. */
+export const v2MetaRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { services } = app.hearth;
+
+  app.get(
+    '/metadata',
+    {
+      config: { auth: { public: true } },
+      schema: {
+        tags: ['openspp-v2'],
+        summary: 'What this OpenSPP API V2 face offers (public)',
+        response: { 200: MetadataSchema },
+      },
+    },
+    async (_request, reply) => reply.header('Cache-Control', 'public, max-age=300').send(METADATA),
+  );
+
+  await app.register(async (token) => {
+    token.setErrorHandler((err, request, reply) => {
+      const { error, internal } = toAppError(err);
+      if (internal) request.log.error({ err }, 'V2 token endpoint failed');
+      if (error.headers) reply.headers(error.headers);
+      return reply
+        .code(error.status)
+        .type('application/json')
+        .header('Cache-Control', 'no-store')
+        .send(buildProblem(error, request.id, request.url.split('?')[0]));
+    });
+    token.post(
+      '/oauth/token',
+      {
+        config: { auth: { public: true }, auditPublic: false },
+        schema: {
+          tags: ['openspp-v2'],
+          summary: 'OAuth 2.0 client credentials token (OpenSPP V2 scope names accepted)',
+          description:
+            'Credentials as HTTP Basic, form body or JSON body. V2 scopes (individual:read, group:create, ' +
+            'program_membership:update, vocabulary:read, …) map onto Hearth scopes; the answer lists the V2 names.',
+          body: TokenRequestBody,
+          response: {
+            200: Type.Object({
+              ...TokenResponse.properties,
+              hearth_scope: Type.String({ description: 'the same scopes by their Hearth names' }),
+            }),
+            ...errorResponses(400, 401, 429),
+          },
+        },
+      },
+      async (request, reply) => {
+        const issued = await clientCredentialsGrant(services.oauth, {
+          body: (request.body ?? {}) as Record<string, unknown>,
+          authorization: request.headers.authorization,
+          ip: request.ip,
+          correlationId: request.id,
+          mapScope: mapV2Scope,
+        });
+        const hearth = issued.scope;
+        return reply
+          .header('Cache-Control', 'no-store')
+          .header('Pragma', 'no-cache')
+          .send({
+            ...issued,
+            scope: v2ScopeNames(hearth ? hearth.split(' ') : []).join(' '),
+            hearth_scope: hearth,
+          });
+      },
+    );
+  });
+};

@@ -1,0 +1,38 @@
+import { isScope, type Scope } from '../../auth/scopes.js';
+
+/**
+ * OpenSPP API V2 scope names (`resource:action`) and the Hearth scopes they stand for. Reads and
+ * searches share a Hearth read scope; creates and updates its write scope; `:all` is both.
+ */
+const RESOURCES: Record<string, { read: Scope; write: Scope | null }> = {
+  individual: { read: 'persons:read', write: 'persons:write' },
+  group: { read: 'households:read', write: 'households:write' },
+  program: { read: 'programs:read', write: null },
+  program_membership: { read: 'programs:read', write: 'programs:write' },
+  vocabulary: { read: 'vocabulary:read', write: null },
+};
+
+/** Hearth scopes of a requested scope name: a V2 name, or a Hearth scope itself; null when unknown. */
+export function mapV2Scope(name: string): Scope[] | null {
+  if (isScope(name)) return [name];
+  const [resource, action, ...rest] = name.split(':');
+  const r = RESOURCES[resource];
+  if (!r || rest.length > 0) return null;
+  if (action === 'read' || action === 'search') return [r.read];
+  if ((action === 'create' || action === 'update') && r.write) return [r.write];
+  if (action === 'all') return r.write ? [r.read, r.write] : [r.read];
+  return null;
+}
+
+/** The V2 names a set of Hearth scopes grants (Hearth scopes without a V2 name are kept as they are). */
+export function v2ScopeNames(scopes: readonly string[]): string[] {
+  const out: string[] = [];
+  const held = new Set(scopes);
+  for (const [resource, r] of Object.entries(RESOURCES)) {
+    if (held.has(r.read)) out.push(`${resource}:read`, `${resource}:search`);
+    if (r.write && held.has(r.write)) out.push(`${resource}:create`, `${resource}:update`);
+  }
+  const covered = new Set(Object.values(RESOURCES).flatMap((r) => [r.read, r.write]));
+  for (const s of scopes) if (!covered.has(s as Scope)) out.push(s);
+  return out;
+}

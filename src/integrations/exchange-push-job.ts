@@ -1,0 +1,245 @@
+import type { ValidateFunction } from 'ajv';
+import type { FastifySchema } from 'fastify';
+import { assertClientUsable, currentScopes, principalOf } from '../auth/authenticator.js';
+import type { ClientCache } from '../auth/client-cache.js';
+import type { Actor } from '../auth/principal.js';
+import { type Database, isPgError } from '../db/database.js';
+import { tenantTx } from '../db/tx.js';
+import { AppError, type FieldError } from '../http/errors.js';
+import { createValidatorCompiler, validationProblem } from '../http/validation.js';
+import type { Job } from '../jobs/queue.js';
+import { PermanentJobError } from '../jobs/runner.js';
+import { identityKey } from '../registry/normalize.js';
+import { type PersonPatch as PatchInput, PersonCreate, PersonPatch } from '../registry/person-schemas.js';
+import type { PersonService } from '../registry/person-service.js';
+import * as crepo from './contract-repo.js';
+import { assertContractInForce, completed } from './exchange-gate.js';
+import { matchIdentity, meetsConsentRequirements } from './exchange-pull-repo.js';
+import { decodeRecord } from './exchange-push-input.js';
+import * as xrepo from './exchange-repo.js';
+import { assertIntegrationCanExchange } from './lifecycle.js';
+import * as repo from './repo.js';
+
+const BATCH = 100;
+
+interface Context {
+  exchange: xrepo.ExchangeRow;
+  contract: crepo.ContractRow;
+  integration: repo.IntegrationRow;
+}
+
+type Outcome = xrepo.RecordOutcomeInput;
+
+function errorsOf(err: AppError): FieldError[] {
+  if (err.errors && err.errors.length > 0) return err.errors.map((e) => ({ ...e, code: e.code ?? err.code }));
+  return [{ field: '(record)', message: err.message, code: err.code }];
+}
+
+const rejected = (errors: FieldError[]): Outcome => ({ outcome: 'rejected', errors });
+
+export interface PushJobDeps {
+  db: Database;
+  persons: PersonService;
+  clientCache: ClientCache;
+}
+
+/**
+ * Processes an accepted push, record by record: each record is matched by identity (type and
+ * number) and creates or updates one person through the person service, in its own transaction,
+ * with the integration's client as the actor (provenance: created_by/updated_by its client id,
+ * source system `integration:<id>`, collection method `integration_push`). A record's outcome is
+ * stored as it completes, so a job that dies is resumed where it stopped.
+ */
+export function createPushJob(deps: PushJobDeps) {
+  const { db, persons, clientCache } = deps;
+  const compile = createValidatorCompiler();
+  const validator = (schema: unknown) =>
+    compile({
+      schema: schema as FastifySchema,
+      httpPart: 'body',
+      method: 'POST',
+      url: '/',
+    }) as ValidateFunction;
+  const checkCreate = validator(PersonCreate);
+  const checkPatch = validator(PersonPatch);
+
+  function schemaErrors(check: ValidateFunction, input: unknown): FieldError[] | null {
+    if (check(input)) return null;
+    return validationProblem(check.errors ?? [], 'body').errors ?? [];
+  }
+
+  /** Loads the exchange, checks the rules again (they may have changed since it was accepted). */
+  async function begin(tenantId: string, integrationId: string, exchangeId: string): Promise<Context | null> {
+    return db.transaction(
+      async (tx) => {
+        const exchange = await xrepo.findExchange(tx, tenantId, integrationId, exchangeId, true);
+        if (!exchange || exchange.status === 'completed' || exchange.status === 'failed') return null;
+        const integration = await repo.findIntegration(tx, tenantId, integrationId);
+        const contract = exchange.contract_id
+          ? await crepo.findContract(tx, tenantId, integrationId, exchange.contract_id)
+          : null;
+        try {
+          if (!integration || !contract)
+            throw new AppError('ERR_NOT_FOUND', 'integration or contract not found');
+          assertIntegrationCanExchange(integration, 'push');
+          assertContractInForce(contract);
+        } catch (err) {
+          const e = err instanceof AppError ? err : new AppError('ERR_SYS_INTERNAL', String(err));
+          await xrepo.rejectPending(tx, tenantId, exchangeId, [
+            { field: '(record)', message: `the push was refused when processed: ${e.message}`, code: e.code },
+          ]);
+          await xrepo.finishExchange(tx, tenantId, exchangeId, {
+            status: 'failed',
+            errorCode: e.code,
+            errorDetail: e.message,
+          });
+          return null;
+        }
+        await xrepo.finishExchange(tx, tenantId, exchangeId, { status: 'running' });
+        return { exchange, contract, integration };
+      },
+      { tenantId },
+    );
+  }
+
+  /** The integration's client as it would be on a request, acting in its tenant. */
+  async function actorOf(ctx: Context): Promise<Actor> {
+    const clientId = ctx.integration.auth_client_id;
+    const client = clientId ? await clientCache.get(clientId) : null;
+    try {
+      assertClientUsable(client);
+    } catch {
+      throw new PermanentJobError('the integration’s API client is no longer usable');
+    }
+    return {
+      principal: principalOf(client, currentScopes(client)),
+      tenantId: ctx.exchange.tenant_id,
+      correlationId: ctx.exchange.correlation_id ?? `exchange:${ctx.exchange.id}`,
+      ip: null,
+      sourceSystem: `integration:${ctx.integration.id}`,
+      audit: { recorded: false },
+    };
+  }
+
+  async function processRecord(ctx: Context, actor: Actor, recordNo: number, raw: unknown): Promise<void> {
+    const tenantId = ctx.exchange.tenant_id;
+    const save = (o: Outcome) =>
+      tenantTx(db, actor, (tx) => xrepo.setRecordOutcome(tx, tenantId, ctx.exchange.id, recordNo, o));
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      return save(rejected([{ field: '(record)', message: 'a record must be an object of fields' }]));
+    }
+    const d = decodeRecord(
+      ctx.exchange.format ?? 'json',
+      raw as Record<string, unknown>,
+      ctx.contract.field_list,
+    );
+    if (d.errors.length > 0 || !d.identityType || !d.identityNumber) return save(rejected(d.errors));
+    const identityType = d.identityType;
+    const identityNumber = d.identityNumber;
+    try {
+      const matches = await tenantTx(db, actor, (tx) =>
+        matchIdentity(tx, tenantId, identityType, identityKey(identityNumber)),
+      );
+      // The unique identity index admits one active holder; archived holders are read-only.
+      const active = matches.filter((m) => !m.person_archived);
+      if (active.length > 1) {
+        return save(rejected([{ field: 'identity_number', message: 'matches more than one person' }]));
+      }
+      const match = active[0];
+      if (!match && matches.length > 0) {
+        return save(
+          rejected([{ field: 'identity_number', message: 'matches an archived person, which is read-only' }]),
+        );
+      }
+      if (match) {
+        const errors = schemaErrors(checkPatch, d.fields);
+        if (errors) return save(rejected(errors));
+        const required = ctx.contract.consent_requirements?.vertical_ids ?? [];
+        const consented = await tenantTx(db, actor, (tx) =>
+          meetsConsentRequirements(tx, tenantId, match.person_id, required),
+        );
+        if (!consented) return save(rejected([noConsent()]));
+        // The person service checks the caller's consent again, in the update's transaction.
+        const view = await persons.patch(actor, match.person_id, d.fields as PatchInput).catch((err) => {
+          throw err instanceof AppError && err.code === 'ERR_NOT_FOUND'
+            ? new AppError('ERR_CON_REQUIRED', noConsent().message, { errors: [noConsent()] })
+            : err;
+        });
+        return save({ outcome: 'updated', personId: view.person_id, versionId: view.version_id });
+      }
+      const input = { identity_type: identityType, identity_number: identityNumber, ...d.fields };
+      const errors = schemaErrors(checkCreate, input);
+      if (errors) return save(rejected(errors));
+      // A new person has no consent yet: it is created by the integration as registering staff
+      // would, and stays hidden from the integration until consent is captured.
+      const creator: Actor = { ...actor, principal: { ...actor.principal, consentBound: false } };
+      await tenantTx(db, creator, async (tx) => {
+        const view = await persons.createIn(tx, creator, input as never, 'integration_push');
+        await xrepo.setRecordOutcome(tx, tenantId, ctx.exchange.id, recordNo, {
+          outcome: 'created',
+          personId: view.person_id,
+          versionId: view.version_id,
+        });
+      });
+    } catch (err) {
+      if (err instanceof AppError) return save(rejected(errorsOf(err)));
+      // Bad data the database refused (class 22 data exceptions, 23 integrity): the record's fault.
+      if (isPgError(err) && /^2[23]/.test(err.code ?? '')) {
+        return save(rejected([{ field: '(record)', message: 'the database refused this record' }]));
+      }
+      throw err;
+    }
+  }
+
+  return {
+    async run(job: Job): Promise<void> {
+      const tenantId = job.tenant_id;
+      const exchangeId = String(job.payload.exchange_id ?? '');
+      const integrationId = String(job.payload.integration_id ?? '');
+      if (!tenantId) throw new PermanentJobError('an exchange job needs a tenant');
+      const ctx = await begin(tenantId, integrationId, exchangeId);
+      if (!ctx) return;
+      let actor: Actor;
+      try {
+        actor = await actorOf(ctx);
+      } catch (err) {
+        await db.transaction(
+          async (tx) => {
+            const detail = err instanceof Error ? err.message : String(err);
+            await xrepo.rejectPending(tx, tenantId, exchangeId, [{ field: '(record)', message: detail }]);
+            await xrepo.finishExchange(tx, tenantId, exchangeId, {
+              status: 'failed',
+              errorCode: 'ERR_AUTH_INVALID',
+              errorDetail: detail,
+            });
+          },
+          { tenantId },
+        );
+        return;
+      }
+      let after = 0;
+      for (;;) {
+        const batch = await tenantTx(db, actor, (tx) =>
+          xrepo.pendingRecords(tx, tenantId, exchangeId, after, BATCH),
+        );
+        if (batch.length === 0) break;
+        for (const r of batch) {
+          await processRecord(ctx, actor, r.record_no, r.input);
+          after = r.record_no;
+        }
+      }
+      await tenantTx(db, actor, async (tx) => {
+        const row = await xrepo.finishExchange(tx, tenantId, exchangeId, { status: 'completed' });
+        await completed(tx, actor, tenantId, row);
+      });
+    },
+  };
+}
+
+function noConsent(): FieldError {
+  return {
+    field: '(record)',
+    message: 'the person with this identity has no active consent that allows this integration to update it',
+    code: 'ERR_CON_REQUIRED',
+  };
+}

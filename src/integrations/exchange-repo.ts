@@ -1,0 +1,352 @@
+import type { Queryable } from '../db/database.js';
+import type { FieldError } from '../http/errors.js';
+import { NIL_UUID } from '../lib/ids.js';
+import type {
+  Exchange,
+  ExchangeFormat,
+  ExchangeStatus,
+  RecordOutcome,
+  RecordResult,
+} from './exchange-schemas.js';
+
+export interface ExchangeRow {
+  tenant_id: string;
+  id: string;
+  integration_id: string;
+  contract_id: string | null;
+  requested_contract_id: string | null;
+  direction: 'push' | 'pull';
+  status: ExchangeStatus;
+  format: ExchangeFormat | null;
+  refused: boolean;
+  idempotency_key: string | null;
+  payload_hash: string | null;
+  client_id: string | null;
+  correlation_id: string | null;
+  data_categories: string[];
+  filters: Record<string, unknown>;
+  consent_checks: Record<string, unknown>;
+  records_received: number;
+  records_created: number;
+  records_updated: number;
+  records_rejected: number;
+  records_returned: number;
+  next_cursor: string | null;
+  error_code: string | null;
+  error_detail: string | null;
+  received_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function toExchange(r: ExchangeRow): Exchange {
+  return {
+    exchange_id: r.id,
+    tenant_id: r.tenant_id,
+    integration_id: r.integration_id,
+    contract_id: r.contract_id,
+    requested_contract_id: r.requested_contract_id,
+    direction: r.direction,
+    status: r.status,
+    format: r.format,
+    idempotency_key: r.idempotency_key,
+    client_id: r.client_id,
+    correlation_id: r.correlation_id,
+    data_categories: r.data_categories,
+    filters: r.filters,
+    consent_checks: r.consent_checks,
+    records_received: r.records_received,
+    records_created: r.records_created,
+    records_updated: r.records_updated,
+    records_rejected: r.records_rejected,
+    records_returned: r.records_returned,
+    next_cursor: r.next_cursor,
+    error: r.error_code ? { code: r.error_code, detail: r.error_detail } : null,
+    received_at: r.received_at.toISOString(),
+    started_at: iso(r.started_at),
+    completed_at: iso(r.completed_at),
+  };
+}
+
+export interface NewExchange {
+  tenantId: string;
+  id: string;
+  integrationId: string;
+  contractId: string | null;
+  requestedContractId: string | null;
+  direction: 'push' | 'pull';
+  status: ExchangeStatus;
+  format: ExchangeFormat | null;
+  refused?: boolean;
+  idempotencyKey?: string | null;
+  payloadHash?: string | null;
+  clientId: string | null;
+  correlationId: string | null;
+  dataCategories?: readonly string[];
+  filters?: Record<string, unknown>;
+  consentChecks?: Record<string, unknown>;
+  recordsReceived?: number;
+  errorCode?: string | null;
+  errorDetail?: string | null;
+  /** Refusals and pulls start at once; accepted pushes start in their job. */
+  started?: boolean;
+  completed?: boolean;
+}
+
+export async function insertExchange(q: Queryable, e: NewExchange): Promise<ExchangeRow> {
+  const { rows } = await q.query<ExchangeRow>(
+    `INSERT INTO integration_exchanges (tenant_id, id, integration_id, contract_id, requested_contract_id,
+       direction, status, format, refused, idempotency_key, payload_hash, client_id, correlation_id,
+       data_categories, filters, consent_checks, records_received, error_code, error_detail, started_at,
+       completed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::jsonb, $16::jsonb, $17,
+       $18, $19, CASE WHEN $20::boolean THEN now() END, CASE WHEN $21::boolean THEN now() END)
+     RETURNING *`,
+    [
+      e.tenantId,
+      e.id,
+      e.integrationId,
+      e.contractId,
+      e.requestedContractId?.slice(0, 200) ?? null,
+      e.direction,
+      e.status,
+      e.format,
+      e.refused ?? false,
+      e.idempotencyKey ?? null,
+      e.payloadHash ?? null,
+      e.clientId,
+      e.correlationId,
+      e.dataCategories ?? [],
+      JSON.stringify(e.filters ?? {}),
+      JSON.stringify(e.consentChecks ?? {}),
+      e.recordsReceived ?? 0,
+      e.errorCode ?? null,
+      e.errorDetail?.slice(0, 2000) ?? null,
+      e.started ?? false,
+      e.completed ?? false,
+    ],
+  );
+  return rows[0];
+}
+
+export async function findExchange(
+  q: Queryable,
+  tenantId: string,
+  integrationId: string,
+  id: string,
+  forUpdate = false,
+): Promise<ExchangeRow | null> {
+  const { rows } = await q.query<ExchangeRow>(
+    `SELECT * FROM integration_exchanges WHERE tenant_id = $1 AND integration_id = $2 AND id = $3
+     ${forUpdate ? 'FOR UPDATE' : ''}`,
+    [tenantId, integrationId, id],
+  );
+  return rows[0] ?? null;
+}
+
+/** The accepted push that holds this idempotency key, if any. */
+export async function findByIdempotencyKey(
+  q: Queryable,
+  tenantId: string,
+  integrationId: string,
+  key: string,
+): Promise<ExchangeRow | null> {
+  const { rows } = await q.query<ExchangeRow>(
+    `SELECT * FROM integration_exchanges
+      WHERE tenant_id = $1 AND integration_id = $2 AND idempotency_key = $3 AND NOT refused`,
+    [tenantId, integrationId, key],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listExchanges(
+  q: Queryable,
+  f: {
+    tenantId: string;
+    integrationId: string;
+    status?: string;
+    direction?: string;
+    since?: string;
+    afterId: string | null;
+    limit: number;
+  },
+): Promise<ExchangeRow[]> {
+  const { rows } = await q.query<ExchangeRow>(
+    `SELECT * FROM integration_exchanges
+      WHERE tenant_id = $1 AND integration_id = $2 AND ($3::text IS NULL OR status = $3)
+        AND ($4::text IS NULL OR direction = $4) AND ($5::timestamptz IS NULL OR received_at >= $5)
+        AND id > $6
+      ORDER BY id LIMIT $7`,
+    [
+      f.tenantId,
+      f.integrationId,
+      f.status ?? null,
+      f.direction ?? null,
+      f.since ?? null,
+      f.afterId ?? NIL_UUID,
+      f.limit + 1,
+    ],
+  );
+  return rows;
+}
+
+export interface ExchangeFinish {
+  status: 'running' | 'completed' | 'failed';
+  recordsReturned?: number;
+  nextCursor?: string | null;
+  errorCode?: string | null;
+  errorDetail?: string | null;
+}
+
+/** Moves an exchange on; counts of pushes are taken from its records. */
+export async function finishExchange(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  f: ExchangeFinish,
+): Promise<ExchangeRow> {
+  const { rows } = await q.query<ExchangeRow>(
+    `UPDATE integration_exchanges e
+        SET status = $3,
+            started_at = COALESCE(e.started_at, now()),
+            completed_at = CASE WHEN $3 IN ('completed', 'failed') THEN now() END,
+            records_returned = COALESCE($4, e.records_returned),
+            next_cursor = COALESCE($5, e.next_cursor),
+            error_code = COALESCE($6, e.error_code),
+            error_detail = COALESCE($7, e.error_detail),
+            records_created = (SELECT count(*) FROM integration_exchange_records r
+                                WHERE r.tenant_id = e.tenant_id AND r.exchange_id = e.id AND r.outcome = 'created'),
+            records_updated = (SELECT count(*) FROM integration_exchange_records r
+                                WHERE r.tenant_id = e.tenant_id AND r.exchange_id = e.id AND r.outcome = 'updated'),
+            records_rejected = (SELECT count(*) FROM integration_exchange_records r
+                                WHERE r.tenant_id = e.tenant_id AND r.exchange_id = e.id AND r.outcome = 'rejected')
+      WHERE e.tenant_id = $1 AND e.id = $2
+      RETURNING *`,
+    [
+      tenantId,
+      id,
+      f.status,
+      f.recordsReturned ?? null,
+      f.nextCursor ?? null,
+      f.errorCode ?? null,
+      f.errorDetail?.slice(0, 2000) ?? null,
+    ],
+  );
+  return rows[0];
+}
+
+/** Stores the received records of a push, in slices so no statement grows without bound. */
+export async function insertRecords(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  records: readonly Record<string, unknown>[],
+): Promise<void> {
+  const SLICE = 1000;
+  for (let start = 0; start < records.length; start += SLICE) {
+    const slice = records.slice(start, start + SLICE);
+    await q.query(
+      `INSERT INTO integration_exchange_records (tenant_id, exchange_id, record_no, input)
+       SELECT $1, $2, x.n, x.input FROM unnest($3::int[], $4::jsonb[]) AS x(n, input)`,
+      [tenantId, exchangeId, slice.map((_, i) => start + i + 1), slice.map((r) => JSON.stringify(r))],
+    );
+  }
+}
+
+export interface PendingRecord {
+  record_no: number;
+  input: Record<string, unknown>;
+}
+
+export async function pendingRecords(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  afterNo: number,
+  limit: number,
+): Promise<PendingRecord[]> {
+  const { rows } = await q.query<PendingRecord>(
+    `SELECT record_no, input FROM integration_exchange_records
+      WHERE tenant_id = $1 AND exchange_id = $2 AND outcome IS NULL AND record_no > $3
+      ORDER BY record_no LIMIT $4`,
+    [tenantId, exchangeId, afterNo, limit],
+  );
+  return rows;
+}
+
+export interface RecordOutcomeInput {
+  outcome: RecordOutcome;
+  personId?: string | null;
+  versionId?: number | null;
+  errors?: FieldError[] | null;
+}
+
+/** Writes the outcome of one record and drops its input. */
+export async function setRecordOutcome(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  recordNo: number,
+  r: RecordOutcomeInput,
+): Promise<void> {
+  await q.query(
+    `UPDATE integration_exchange_records
+        SET outcome = $4, person_id = $5, version_id = $6, errors = $7::jsonb, input = NULL, processed_at = now()
+      WHERE tenant_id = $1 AND exchange_id = $2 AND record_no = $3`,
+    [
+      tenantId,
+      exchangeId,
+      recordNo,
+      r.outcome,
+      r.personId ?? null,
+      r.versionId ?? null,
+      r.errors ? JSON.stringify(r.errors) : null,
+    ],
+  );
+}
+
+/** Rejects every record not yet processed (the exchange was refused when its job ran). */
+export async function rejectPending(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  errors: FieldError[],
+): Promise<void> {
+  await q.query(
+    `UPDATE integration_exchange_records
+        SET outcome = 'rejected', errors = $3::jsonb, input = NULL, processed_at = now()
+      WHERE tenant_id = $1 AND exchange_id = $2 AND outcome IS NULL`,
+    [tenantId, exchangeId, JSON.stringify(errors)],
+  );
+}
+
+interface RecordRow {
+  record_no: number;
+  outcome: RecordOutcome | null;
+  person_id: string | null;
+  version_id: number | null;
+  errors: FieldError[] | null;
+  processed_at: Date | null;
+}
+
+export async function listRecordResults(
+  q: Queryable,
+  f: { tenantId: string; exchangeId: string; outcome?: string; afterNo: number; limit: number },
+): Promise<RecordResult[]> {
+  const { rows } = await q.query<RecordRow>(
+    `SELECT record_no, outcome, person_id, version_id, errors, processed_at FROM integration_exchange_records
+      WHERE tenant_id = $1 AND exchange_id = $2 AND ($3::text IS NULL OR outcome = $3) AND record_no > $4
+      ORDER BY record_no LIMIT $5`,
+    [f.tenantId, f.exchangeId, f.outcome ?? null, f.afterNo, f.limit + 1],
+  );
+  return rows.map((r) => ({
+    record: r.record_no,
+    outcome: r.outcome,
+    person_id: r.person_id,
+    version_id: r.version_id,
+    errors: r.errors,
+    processed_at: iso(r.processed_at),
+  }));
+}

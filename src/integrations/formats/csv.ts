@@ -1,0 +1,76 @@
+import { type CsvError, parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { AppError } from '../../http/errors.js';
+
+/** Cells a spreadsheet would run as a formula (OWASP: =, +, -, @, and tab or CR before them). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** Prefixes a would-be formula with an apostrophe so spreadsheets show it as text. */
+export function neutralizeCell(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** One cell: null is empty, lists and objects are JSON text, everything is formula-safe. */
+export function cellOf(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text =
+    typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return neutralizeCell(text);
+}
+
+/** RFC 4180 lines (CRLF, quoted where needed) for rows of cells already made safe. */
+export function csvLines(rows: readonly (readonly string[])[]): string {
+  if (rows.length === 0) return '';
+  return stringify(rows as string[][], { record_delimiter: 'windows', quote_record_delimiter: true });
+}
+
+function malformed(message: string): AppError {
+  return new AppError('ERR_VAL_INVALID_FORMAT', `payload is not valid CSV: ${message}`, {
+    errors: [{ field: 'payload', message }],
+  });
+}
+
+/**
+ * A CSV payload as records: the first row names the columns (unique, non-empty), every row has
+ * as many cells as the header, empty cells are left out of the record. Anything malformed is a
+ * 422 naming the line; nothing is read past `maxRecords`.
+ */
+export function parseCsvRecords(text: string, maxRecords: number): Record<string, string>[] {
+  let rows: string[][];
+  try {
+    rows = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: false,
+      relax_quotes: false,
+      max_record_size: 1_000_000,
+      to: maxRecords + 2,
+    }) as string[][];
+  } catch (err) {
+    const e = err as CsvError;
+    const line = typeof e.lines === 'number' ? `line ${e.lines}: ` : '';
+    throw malformed(`${line}${(e.message ?? 'unreadable').replace(/^Invalid \w+: /, '')}`);
+  }
+  if (rows.length === 0) throw malformed('no header row');
+  const header = rows[0];
+  const seen = new Set<string>();
+  header.forEach((name, i) => {
+    if (name.trim() === '') throw malformed(`column ${i + 1} of the header row has no name`);
+    if (seen.has(name)) throw malformed(`column "${name}" appears twice in the header row`);
+    seen.add(name);
+  });
+  if (rows.length - 1 > maxRecords) throw tooManyRecords(maxRecords);
+  return rows.slice(1).map((row) => {
+    const record: Record<string, string> = {};
+    header.forEach((name, i) => {
+      if (row[i] !== '') record[name] = row[i];
+    });
+    return record;
+  });
+}
+
+export function tooManyRecords(max: number): AppError {
+  return new AppError('ERR_PAYLOAD_TOO_LARGE', `a push carries at most ${max} records`, {
+    errors: [{ field: 'payload', message: `more than ${max} records` }],
+  });
+}
