@@ -9,6 +9,8 @@ import { clientRoutes } from './clients/routes.js';
 import type { Config } from './config.js';
 import { consentRoutes } from './consent/routes.js';
 import type { Database } from './db/database.js';
+import { dciRoutes } from './faces/dci/routes.js';
+import { dciSenderRoutes } from './faces/dci/sender-routes.js';
 import { g2pFace } from './faces/g2p/routes.js';
 import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
@@ -33,8 +35,6 @@ import { createServices, type Services } from './services.js';
 import { tenancyRoutes } from './tenancy/routes.js';
 import { vocabularyRoutes } from './vocabulary/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
-import { dciRoutes } from './faces/dci/routes.js';
-import { dciSenderRoutes } from './faces/dci/sender-routes.js';
 import './http/route-auth.js';
 
 /** Everything a route or service needs from the running app; no module-level state. */

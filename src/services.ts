@@ -15,10 +15,11 @@ import { CONSENT_EXPIRY_INTERVAL_MS } from './consent/expiry.js';
 import { createConsentService } from './consent/service.js';
 import type { Database } from './db/database.js';
 import { EventDispatcher } from './events/dispatcher.js';
+import { setupDci } from './faces/dci/setup.js';
 import { forbidden } from './http/errors.js';
+import { createImportService } from './imports/service.js';
 import { createExchangeService } from './integrations/exchange-service.js';
 import { createIntegrationService } from './integrations/service.js';
-import { createImportService } from './imports/service.js';
 import { JobRunner } from './jobs/runner.js';
 import { createMembershipService } from './programs/membership-service.js';
 import { createProgramService } from './programs/program-service.js';
@@ -42,7 +43,6 @@ import { createTenantSettings } from './tenancy/settings.js';
 import { seedVocabularies } from './vocabulary/seed.js';
 import { createVocabularyService } from './vocabulary/service.js';
 import { setupWebhooks } from './webhooks/setup.js';
-import { setupDci } from './faces/dci/setup.js';
 
 /** Builds every domain service of one app instance over one database. */
 export async function createServices(config: Config, db: Database, log: FastifyBaseLogger | null = null) {
@@ -79,7 +79,14 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const programMemberships = createMembershipService({ db, programs });
   const consents = createConsentService({ db, settings, verticals });
   // Bulk person imports: a job per run, plus a sweep that closes or resumes interrupted runs.
-  const imports = createImportService({ db, input: registryDeps, settings, jobs, maxBytes: config.importMaxBytes, log });
+  const imports = createImportService({
+    db,
+    input: registryDeps,
+    settings,
+    jobs,
+    maxBytes: config.importMaxBytes,
+    log,
+  });
   imports.register();
   if (config.runWorkers) {
     await imports.recover(true).catch((err) => log?.error({ err }, 'person import recovery failed'));
@@ -102,7 +109,15 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const dispatcher = new EventDispatcher(db, log);
   jobs.addPeriodic('events.dispatch', 500, () => dispatcher.dispatchPending());
   dispatcher.onDispatched(() => jobs.nudge());
-  const webhooks = setupWebhooks({ db, config: config.webhooks, jobs, dispatcher, clientCache, settings, log });
+  const webhooks = setupWebhooks({
+    db,
+    config: config.webhooks,
+    jobs,
+    dispatcher,
+    clientCache,
+    settings,
+    log,
+  });
   // DCI Social Registry face: its callbacks are jobs, its notifications an outbox consumer.
   const dci = setupDci({ db, config, jobs, dispatcher, clientCache, settings, keys, log });
   const auditBuffer = new AuditBuffer(db, log);

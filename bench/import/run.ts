@@ -105,7 +105,7 @@ function peakRssMb(pid: number): number {
   }
 }
 
-async function api(method: string, url: string, token: string | null, body?: unknown) {
+async function api<T>(method: string, url: string, token: string | null, body?: unknown): Promise<T> {
   const res = await fetch(`http://127.0.0.1:${PORT}${url}`, {
     method,
     headers: {
@@ -114,19 +114,24 @@ async function api(method: string, url: string, token: string | null, body?: unk
     },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  const json = await res.json();
+  const json = (await res.json()) as T;
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
 async function tenantAdminToken(): Promise<string> {
   const tokenOf = async (id: string, secret: string) =>
-    (await api('POST', '/oauth/token', null, { grant_type: 'client_credentials', client_id: id, client_secret: secret }))
-      .access_token as string;
+    (
+      await api<{ access_token: string }>('POST', '/oauth/token', null, {
+        grant_type: 'client_credentials',
+        client_id: id,
+        client_secret: secret,
+      })
+    ).access_token;
   const root = await tokenOf(ROOT.id, ROOT.secret);
   const code = `bench-${Date.now().toString(36)}`;
-  const tenant = await api('POST', '/api/v1/tenants', root, { name: 'Import bench', code });
-  const client = await api('POST', '/api/v1/clients', root, {
+  const tenant = await api<{ tenant_id: string }>('POST', '/api/v1/tenants', root, { name: 'Import bench', code });
+  const client = await api<{ client_id: string; client_secret: string }>('POST', '/api/v1/clients', root, {
     name: 'bench importer',
     tenant_id: tenant.tenant_id,
     roles: ['tenant_admin'],
@@ -169,9 +174,10 @@ async function hearthImport(engine: string, env: Record<string, string>, file: s
     const uploadSeconds = (performance.now() - t0) / 1000;
     if (posted.status !== 202) throw new Error(`upload: ${posted.status} ${posted.body}`);
     const id = JSON.parse(posted.body).import_id;
-    let view: { status: string; counts: Record<string, number>; progress: { phase: string; percent: number } };
+    type View = { status: string; counts: Record<string, number>; progress: { phase: string; percent: number } };
+    let view: View;
     for (;;) {
-      view = await api('GET', `/api/v1/persons/imports/${id}`, token);
+      view = await api<View>('GET', `/api/v1/persons/imports/${id}`, token);
       if (['completed', 'failed', 'rolled_back'].includes(view.status)) break;
       process.stderr.write(`\r${engine}: ${view.status} ${view.progress.phase} ${view.progress.percent}%   `);
       await sleep(500);

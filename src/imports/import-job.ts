@@ -64,44 +64,57 @@ export function createImportJob(deps: ImportJobDeps) {
   const { db, progress } = deps;
   const inTenant = <T>(tenantId: string, fn: (tx: Tx) => Promise<T>) => db.transaction(fn, { tenantId });
 
+  /**
+   * Validates chunk after chunk; each chunk's rows, errors and checkpoint commit together. The
+   * next chunk is read and validated while the previous one is written (on PostgreSQL that
+   * write runs on another connection, so the two cores both work).
+   */
   async function validateChunks(imp: repo.ImportRow, heartbeat: () => Promise<void>): Promise<void> {
-    const memo = new MemoQueryable();
     const tenantId = imp.tenant_id;
+    const reader: Queryable = { query: (text, params) => inTenant(tenantId, (tx) => tx.query(text, params)) };
+    const memo = new MemoQueryable().bind(reader);
+    const s = await inTenant(tenantId, (tx) => deps.settings.get(tx, tenantId));
+    const ctx: RowContext = {
+      tenantId,
+      deps: deps.input,
+      q: memo,
+      defaultPhoneCountry: s.defaultPhoneCountry,
+      onDuplicate: imp.on_duplicate,
+      header: imp.columns,
+      resolveGeoCode: (code) => repo.findGeoIdByCode(memo, tenantId, code),
+    };
+    const prepare = async (seq: number) => {
+      const raw = await inTenant(tenantId, (tx) => repo.readChunk(tx, tenantId, imp.id, seq));
+      if (!raw) throw new PermanentJobError(`part ${seq + 1} of the upload is missing`);
+      const staged: StagedRow[] = [];
+      const errors: RowError[] = [];
+      for (const row of raw) {
+        const r = await validateRow(ctx, row);
+        if (Array.isArray(r)) errors.push(...r);
+        else staged.push(r);
+      }
+      return { count: raw.length, staged, errors };
+    };
     let { rows_validated: validated, rows_rejected: rejected, rows_valid: valid } = imp;
+    let next = imp.validated_chunks < imp.chunk_count ? prepare(imp.validated_chunks) : null;
     for (let seq = imp.validated_chunks; seq < imp.chunk_count; seq++) {
+      const chunk = await next!;
+      next = seq + 1 < imp.chunk_count ? prepare(seq + 1) : null;
+      next?.catch(() => {}); // a failure surfaces when that chunk is awaited
       await inTenant(tenantId, async (tx) => {
-        memo.bind(tx);
-        const raw = await repo.readChunk(tx, tenantId, imp.id, seq);
-        if (!raw) throw new PermanentJobError(`part ${seq + 1} of the upload is missing`);
-        const s = await deps.settings.get(tx, tenantId);
-        const ctx: RowContext = {
-          tenantId,
-          deps: deps.input,
-          q: memo,
-          defaultPhoneCountry: s.defaultPhoneCountry,
-          onDuplicate: imp.on_duplicate,
-          header: imp.columns,
-          resolveGeoCode: (code) => repo.findGeoIdByCode(memo, tenantId, code),
-        };
-        const staged: StagedRow[] = [];
-        const errors: RowError[] = [];
-        for (const row of raw) {
-          const r = await validateRow(ctx, row);
-          if (Array.isArray(r)) errors.push(...r);
-          else staged.push(r);
-        }
-        await stageRows(tx, tenantId, imp.id, staged);
-        await stageErrors(tx, tenantId, imp.id, errors);
-        validated += raw.length;
-        valid += staged.length;
-        rejected += raw.length - staged.length;
+        await tx.exec('SET LOCAL synchronous_commit = off');
+        await stageRows(tx, tenantId, imp.id, chunk.staged);
+        await stageErrors(tx, tenantId, imp.id, chunk.errors);
         await repo.updateImport(tx, tenantId, imp.id, {
           validated_chunks: seq + 1,
-          rows_validated: validated,
-          rows_valid: valid,
-          rows_rejected: rejected,
+          rows_validated: validated + chunk.count,
+          rows_valid: valid + chunk.staged.length,
+          rows_rejected: rejected + chunk.count - chunk.staged.length,
         });
       });
+      validated += chunk.count;
+      valid += chunk.staged.length;
+      rejected += chunk.count - chunk.staged.length;
       progress.set(imp.id, { phase: 'validating', done: validated, total: imp.rows_read });
       await heartbeat();
     }
@@ -264,6 +277,7 @@ export function createImportJob(deps: ImportJobDeps) {
       for (let attempt = 0; ; attempt++) {
         try {
           await inTenant(imp.tenant_id, async (tx) => {
+            await tx.exec('SET LOCAL synchronous_commit = off');
             if (attempt > 0) await recheckPending(tx, imp.tenant_id, imp.id, lo - 1, hi, imp.on_duplicate);
             const r = await applyRange(tx, metaOf(imp), lo, hi);
             await repo.updateImport(tx, imp.tenant_id, imp.id, {

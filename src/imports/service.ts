@@ -71,7 +71,7 @@ export function createImportService(deps: ImportServiceDeps) {
   // Rows per staged chunk (one validation transaction) and per apply step; PGlite takes smaller
   // steps because every transaction holds its only connection.
   const sizes = {
-    chunkRows: db.kind === 'postgres' ? 5_000 : 2_000,
+    chunkRows: 2_000,
     applyRows: db.kind === 'postgres' ? 20_000 : 2_000,
   };
   const job = createImportJob({ db, input: deps.input, settings: deps.settings, progress, sizes, log: deps.log });

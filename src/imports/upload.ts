@@ -54,6 +54,7 @@ async function* metered(
 /** Groups rows into chunks of chunkRows and hands each to the sink in order. */
 class Chunker {
   private rows: RawRow[] = [];
+  private pending: Promise<void> = Promise.resolve();
   seq = 0;
   count = 0;
   constructor(
@@ -67,11 +68,25 @@ class Chunker {
     if (this.rows.length >= this.chunkRows) await this.flush();
   }
 
+  /** Hands the chunk over and keeps reading: one write in flight while the next chunk fills. */
   async flush(): Promise<void> {
+    await this.pending;
     if (this.rows.length === 0) return;
     const rows = this.rows;
     this.rows = [];
-    await this.sink.write(this.seq++, rows);
+    this.pending = this.sink.write(this.seq++, rows);
+    // A failed write surfaces at the next flush or at finish(); never as an unhandled rejection.
+    this.pending.catch(() => {});
+  }
+
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.pending;
+  }
+
+  /** Waits for the write in flight, whatever its outcome (before the caller cleans up). */
+  async settle(): Promise<void> {
+    await this.pending.catch(() => {});
   }
 }
 
@@ -166,9 +181,14 @@ export async function receiveUpload(
   const source = metered(body, options.maxBytes, stats);
   const chunker = new Chunker(options.sink, options.chunkRows);
   let header: string[] | null = null;
-  if (options.format === 'csv') header = await receiveCsv(source, chunker);
-  else await receiveNdjson(source, chunker);
-  await chunker.flush();
+  try {
+    if (options.format === 'csv') header = await receiveCsv(source, chunker);
+    else await receiveNdjson(source, chunker);
+    await chunker.finish();
+  } catch (err) {
+    await chunker.settle();
+    throw err;
+  }
   if (stats.bytes === 0) throw malformed('the request body is empty');
   if (chunker.count === 0) {
     throw new AppError('ERR_VAL_MISSING_FIELD', 'the file has no data rows', {
