@@ -120,7 +120,9 @@ describe('person imports', () => {
         c.tenantId,
       ]),
     ).toBe(10_000);
-    expect(await count(`outbox_events WHERE tenant_id = $1 AND type = 'person.created'`, [c.tenantId])).toBe(10_000);
+    expect(await count(`outbox_events WHERE tenant_id = $1 AND type = 'person.created'`, [c.tenantId])).toBe(
+      10_000,
+    );
     const { rows } = await t.db.query<{ details: Record<string, unknown>; actor_id: string }>(
       `SELECT details, actor_id FROM audit_events WHERE tenant_id = $1 AND action = 'person.import'`,
       [c.tenantId],
@@ -229,7 +231,11 @@ describe('person imports', () => {
     const same = await runImport(c.admin.token, renamed, '?on_duplicate=update');
     expect(same.counts).toMatchObject({ updated: 0, skipped: 500 });
     // skip and update need an identity on each row to find the existing person
-    const noId = await runImport(c.admin.token, `${HEADER}\n${good({ identity_number: '', identity_type: '' })}\n`, '?on_duplicate=skip');
+    const noId = await runImport(
+      c.admin.token,
+      `${HEADER}\n${good({ identity_number: '', identity_type: '' })}\n`,
+      '?on_duplicate=skip',
+    );
     expect(noId.counts.rejected).toBe(1);
   }, 120_000);
 
@@ -260,7 +266,12 @@ describe('person imports', () => {
       '', // blank lines are skipped
       person({ age_estimate: 30, date_of_birth: undefined }), // 8
     ];
-    const run = await runImport(a.admin.token, `${lines.join('\n')}\n`, '?mode=best_effort', 'application/x-ndjson');
+    const run = await runImport(
+      a.admin.token,
+      `${lines.join('\n')}\n`,
+      '?mode=best_effort',
+      'application/x-ndjson',
+    );
     expect(run.counts).toMatchObject({ rows_read: 7, created: 3, rejected: 4 });
     const errors = await allErrors(a.admin.token, run.import_id);
     expect(errors.map((e) => [e.row, e.field])).toEqual([
@@ -271,10 +282,12 @@ describe('person imports', () => {
     ]);
     const members = await call(t.app, a.admin.token, 'GET', `/api/v1/households/${household}/members`);
     expect(members.statusCode, members.body).toBe(200);
-    expect(members.json().data.map((m: { relationship_type: string }) => m.relationship_type).sort()).toEqual([
-      'child',
-      'head',
-    ]);
+    expect(
+      members
+        .json()
+        .data.map((m: { relationship_type: string }) => m.relationship_type)
+        .sort(),
+    ).toEqual(['child', 'head']);
   });
 
   it('an Idempotency-Key names one run: replayed with the same file, refused with another', async () => {
@@ -308,7 +321,8 @@ describe('person imports after a crash', () => {
       END $$;
       CREATE TRIGGER ${CRASH_FN} BEFORE INSERT ON persons FOR EACH ROW EXECUTE FUNCTION ${CRASH_FN}();`);
   }
-  const disarm = () => t.db.exec(`DROP TRIGGER IF EXISTS ${CRASH_FN} ON persons; DROP FUNCTION IF EXISTS ${CRASH_FN}();`);
+  const disarm = () =>
+    t.db.exec(`DROP TRIGGER IF EXISTS ${CRASH_FN} ON persons; DROP FUNCTION IF EXISTS ${CRASH_FN}();`);
 
   /** The worker "died" holding the claim: the job is running with an expired lock. */
   async function killWorker(importId: string): Promise<void> {
@@ -347,7 +361,9 @@ describe('person imports after a crash', () => {
         const done = await view(c.admin.token, id);
         expect(done).toMatchObject({ status: 'completed', counts: { created: 451, rejected: 0 } });
         expect(await importedPersons(c)).toBe(451);
-        expect(await count(`outbox_events WHERE tenant_id = $1 AND type = 'person.created'`, [c.tenantId])).toBe(451);
+        expect(
+          await count(`outbox_events WHERE tenant_id = $1 AND type = 'person.created'`, [c.tenantId]),
+        ).toBe(451);
       } finally {
         imports.configure({ applyRows: t.db.kind === 'postgres' ? 20_000 : 2_000 });
       }
@@ -397,7 +413,9 @@ describe('person import refusals', () => {
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('ERR_NOT_FOUND');
     }
-    expect((await call(t.app, a.admin.token, 'GET', `/api/v1/persons/imports/${nid()}`)).statusCode).toBe(400);
+    expect((await call(t.app, a.admin.token, 'GET', `/api/v1/persons/imports/${nid()}`)).statusCode).toBe(
+      400,
+    );
   });
 
   it('refuses malformed files at once and keeps nothing', async () => {

@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import { personsCsv } from '../../src/imports/synthetic.js';
 
 /** Writes a CSV of n synthetic persons (streamed) and returns its size in bytes. */

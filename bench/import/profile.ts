@@ -56,7 +56,12 @@ if (process.env.CHUNK_ROWS) s.imports.configure({ chunkRows: Number(process.env.
 if (process.env.APPLY_ROWS) s.imports.configure({ applyRows: Number(process.env.APPLY_ROWS) });
 const t0 = performance.now();
 const { accepted } = await s.imports.create(actor, personsCsv(n, 9), {
-  format: 'csv', onDuplicate: 'reject', mode: 'all_or_nothing', dryRun: false, filename: null, idempotencyKey: null,
+  format: 'csv',
+  onDuplicate: 'reject',
+  mode: 'all_or_nothing',
+  dryRun: false,
+  filename: null,
+  idempotencyKey: null,
 });
 const t1 = performance.now();
 let last = '';
@@ -64,7 +69,10 @@ let peakHeap = 0;
 const mem = setInterval(() => {
   const m = process.memoryUsage();
   peakHeap = Math.max(peakHeap, m.heapUsed);
-  if (process.env.MEMLOG) console.log(`heap ${Math.round(m.heapUsed / 1e6)} MB, rss ${Math.round(m.rss / 1e6)} MB, ext ${Math.round(m.external / 1e6)} MB, ab ${Math.round(m.arrayBuffers / 1e6)} MB`);
+  if (process.env.MEMLOG)
+    console.log(
+      `heap ${Math.round(m.heapUsed / 1e6)} MB, rss ${Math.round(m.rss / 1e6)} MB, ext ${Math.round(m.external / 1e6)} MB, ab ${Math.round(m.arrayBuffers / 1e6)} MB`,
+    );
 }, 1000);
 const view = await runImportHere(db, s.imports, actor, accepted.import_id, (p) => {
   if (p.phase !== last) {
@@ -73,9 +81,24 @@ const view = await runImportHere(db, s.imports, actor, accepted.import_id, (p) =
   }
 });
 const t2 = performance.now();
-console.log(view.status, view.counts, `upload ${((t1 - t0) / 1000).toFixed(2)} s, job ${((t2 - t1) / 1000).toFixed(2)} s, ${Math.round(n / ((t2 - t0) / 1000))} rows/s`);
-console.log([...timings.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25).map(([k, v]) => `${v.ms.toFixed(0).padStart(7)} ms ${String(v.n).padStart(5)}x ${k}`).join('\n'));
+console.log(
+  view.status,
+  view.counts,
+  `upload ${((t1 - t0) / 1000).toFixed(2)} s, job ${((t2 - t1) / 1000).toFixed(2)} s, ${Math.round(n / ((t2 - t0) / 1000))} rows/s`,
+);
+console.log(
+  [...timings.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 25)
+    .map(([k, v]) => `${v.ms.toFixed(0).padStart(7)} ms ${String(v.n).padStart(5)}x ${k}`)
+    .join('\n'),
+);
 clearInterval(mem);
-console.log('rss MB', Math.round(process.memoryUsage().rss / 1e6), 'peak heap MB', Math.round(peakHeap / 1e6));
+console.log(
+  'rss MB',
+  Math.round(process.memoryUsage().rss / 1e6),
+  'peak heap MB',
+  Math.round(peakHeap / 1e6),
+);
 await app.close();
 await db.close();

@@ -59,7 +59,10 @@ async function recreate(name: string): Promise<string> {
 
 function hearthCommand(): string[] {
   if (!args.tsx) {
-    const built = spawnSync(process.execPath, ['scripts/build-if-needed.mjs'], { cwd: root, stdio: 'inherit' });
+    const built = spawnSync(process.execPath, ['scripts/build-if-needed.mjs'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     if (built.status === 0) return ['bin/hearth.mjs', 'serve'];
     process.stderr.write('dist/ could not be built: running Hearth from the sources with tsx\n');
   }
@@ -130,7 +133,10 @@ async function tenantAdminToken(): Promise<string> {
     ).access_token;
   const root = await tokenOf(ROOT.id, ROOT.secret);
   const code = `bench-${Date.now().toString(36)}`;
-  const tenant = await api<{ tenant_id: string }>('POST', '/api/v1/tenants', root, { name: 'Import bench', code });
+  const tenant = await api<{ tenant_id: string }>('POST', '/api/v1/tenants', root, {
+    name: 'Import bench',
+    code,
+  });
   const client = await api<{ client_id: string; client_secret: string }>('POST', '/api/v1/clients', root, {
     name: 'bench importer',
     tenant_id: tenant.tenant_id,
@@ -174,7 +180,11 @@ async function hearthImport(engine: string, env: Record<string, string>, file: s
     const uploadSeconds = (performance.now() - t0) / 1000;
     if (posted.status !== 202) throw new Error(`upload: ${posted.status} ${posted.body}`);
     const id = JSON.parse(posted.body).import_id;
-    type View = { status: string; counts: Record<string, number>; progress: { phase: string; percent: number } };
+    type View = {
+      status: string;
+      counts: Record<string, number>;
+      progress: { phase: string; percent: number };
+    };
     let view: View;
     for (;;) {
       view = await api<View>('GET', `/api/v1/persons/imports/${id}`, token);
@@ -184,7 +194,13 @@ async function hearthImport(engine: string, env: Record<string, string>, file: s
     }
     const seconds = (performance.now() - t0) / 1000;
     process.stderr.write(`\r${engine}: ${view.status} in ${seconds.toFixed(1)} s                \n`);
-    return { seconds, uploadSeconds, status: view.status, counts: view.counts, peakRssMb: peakRssMb(child.pid!) };
+    return {
+      seconds,
+      uploadSeconds,
+      status: view.status,
+      counts: view.counts,
+      peakRssMb: peakRssMb(child.pid!),
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -197,7 +213,10 @@ async function rawCopyPostgres(url: string, file: string): Promise<number> {
   try {
     await c.query(RAW_TABLE);
     const t0 = performance.now();
-    await pipeline(fs.createReadStream(file), c.query(copyFrom('COPY raw_persons FROM STDIN WITH (FORMAT csv, HEADER)')));
+    await pipeline(
+      fs.createReadStream(file),
+      c.query(copyFrom('COPY raw_persons FROM STDIN WITH (FORMAT csv, HEADER)')),
+    );
     const seconds = (performance.now() - t0) / 1000;
     await c.query('DROP TABLE raw_persons');
     return seconds;
@@ -247,7 +266,9 @@ async function main(): Promise<void> {
   const file = path.join(os.tmpdir(), `hearth-bench-import-${N}.csv`);
   const g0 = performance.now();
   const bytes = await writePersonsCsv(file, N, 20_260);
-  process.stderr.write(`generated ${N} persons (${(bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - g0) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `generated ${N} persons (${(bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - g0) / 1000).toFixed(1)} s\n`,
+  );
   const results: Result[] = [];
   try {
     if (!args.only || args.only === 'postgres') results.push(await benchPostgres(file));

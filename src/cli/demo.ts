@@ -6,13 +6,21 @@ import { type Actor, systemActor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
 import * as importRepo from '../imports/repo.js';
 import type { ImportView } from '../imports/schemas.js';
-import { CITIES, PERSON_COLUMNS, personCsvRow, prng, type SyntheticPerson, syntheticPerson } from '../imports/synthetic.js';
+import {
+  type CITIES,
+  PERSON_COLUMNS,
+  personCsvRow,
+  prng,
+  type SyntheticPerson,
+  syntheticPerson,
+} from '../imports/synthetic.js';
 import type { Services } from '../services.js';
 import { findTenantByCode } from '../tenancy/repo.js';
 import { withServices } from './admin.js';
 import { importFile, ProgressBar } from './import.js';
 
-const USAGE = 'usage: hearth demo [--tenant CODE] [--name NAME] [--persons N] [--seed S] [--consent-share 0.6]';
+const USAGE =
+  'usage: hearth demo [--tenant CODE] [--name NAME] [--persons N] [--seed S] [--consent-share 0.6]';
 
 /** Region centroids (Kenya) the synthetic households are scattered around. */
 const REGIONS: Record<(typeof CITIES)[number], [number, number]> = {
@@ -60,13 +68,21 @@ function plan(total: number, seed: number): PlannedHousehold[] {
     }
     if (members.length < size && headAge > 45 && rnd() < 0.25) {
       members.push({
-        person: syntheticPerson(rnd, i++, seed, { family: head.family, minAge: headAge + 18, maxAge: headAge + 35 }),
+        person: syntheticPerson(rnd, i++, seed, {
+          family: head.family,
+          minAge: headAge + 18,
+          maxAge: headAge + 35,
+        }),
         role: 'parent',
       });
     }
     while (members.length < size) {
       members.push({
-        person: syntheticPerson(rnd, i++, seed, { family: head.family, minAge: 0, maxAge: Math.max(0, headAge - 17) }),
+        person: syntheticPerson(rnd, i++, seed, {
+          family: head.family,
+          minAge: 0,
+          maxAge: Math.max(0, headAge - 17),
+        }),
         role: 'child',
       });
     }
@@ -84,18 +100,39 @@ async function ensureTenant(s: Services, db: Database, code: string, name: strin
 }
 
 /** One geo area per region, coded DEMO-<CITY>, with its centroid. */
-async function ensureAreas(s: Services, db: Database, actor: Actor, tenantId: string): Promise<Map<string, string>> {
+async function ensureAreas(
+  s: Services,
+  db: Database,
+  actor: Actor,
+  tenantId: string,
+): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   const lookup = (code: string) =>
     db.transaction((tx) => importRepo.findGeoIdByCode(tx, tenantId, code), { tenantId });
   let country = await lookup('DEMO-KE');
-  country ??= (await s.geo.create(actor, { name: 'Kenya', code: 'DEMO-KE', level: 0, centroid_lat: 0.0236, centroid_lon: 37.9062 })).geo_id;
+  country ??= (
+    await s.geo.create(actor, {
+      name: 'Kenya',
+      code: 'DEMO-KE',
+      level: 0,
+      centroid_lat: 0.0236,
+      centroid_lon: 37.9062,
+    })
+  ).geo_id;
   for (const [city, [lat, lon]] of Object.entries(REGIONS)) {
     const code = `DEMO-${city.toUpperCase()}`;
     const id =
       (await lookup(code)) ??
-      (await s.geo.create(actor, { name: city, code, level: 1, parent_geo_id: country, centroid_lat: lat, centroid_lon: lon }))
-        .geo_id;
+      (
+        await s.geo.create(actor, {
+          name: city,
+          code,
+          level: 1,
+          parent_geo_id: country,
+          centroid_lat: lat,
+          centroid_lon: lon,
+        })
+      ).geo_id;
     ids.set(city, id);
   }
   return ids;
@@ -119,13 +156,20 @@ function writeCsv(file: string, header: string[], rows: Iterable<string>): void 
   }
 }
 
-async function idsOf(db: Database, tenantId: string, people: SyntheticPerson[]): Promise<Map<string, string>> {
+async function idsOf(
+  db: Database,
+  tenantId: string,
+  people: SyntheticPerson[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < people.length; i += 5_000) {
     const keys = people.slice(i, i + 5_000).map((p) => p.nationalId);
-    const found = await db.transaction((tx) => importRepo.personIdsByIdentity(tx, tenantId, 'national_id', keys), {
-      tenantId,
-    });
+    const found = await db.transaction(
+      (tx) => importRepo.personIdsByIdentity(tx, tenantId, 'national_id', keys),
+      {
+        tenantId,
+      },
+    );
     for (const [k, v] of found) out.set(k, v);
   }
   return out;
@@ -144,10 +188,18 @@ async function runImport(
     db,
     actor,
     file,
-    { format: 'csv', onDuplicate: 'skip', mode: 'best_effort', dryRun: false, filename: path.basename(file), idempotencyKey: null },
+    {
+      format: 'csv',
+      onDuplicate: 'skip',
+      mode: 'best_effort',
+      dryRun: false,
+      filename: path.basename(file),
+      idempotencyKey: null,
+    },
     new ProgressBar(),
   );
-  if (view.status !== 'completed') throw new Error(`${label}: import ${view.status} (${view.error ?? 'see its errors'})`);
+  if (view.status !== 'completed')
+    throw new Error(`${label}: import ${view.status} (${view.error ?? 'see its errors'})`);
   return view;
 }
 
@@ -198,9 +250,14 @@ export async function demoCommand(args: string[]): Promise<number> {
     try {
       const headerWithGeo = [...PERSON_COLUMNS, 'geo_code'];
       const headsFile = path.join(dir, 'heads.csv');
-      writeCsv(headsFile, headerWithGeo, (function* () {
-        for (const h of households) yield `${personCsvRow(h.members[0].person)},DEMO-${h.city.toUpperCase()}`;
-      })());
+      writeCsv(
+        headsFile,
+        headerWithGeo,
+        (function* () {
+          for (const h of households)
+            yield `${personCsvRow(h.members[0].person)},DEMO-${h.city.toUpperCase()}`;
+        })(),
+      );
       await runImport(s, db, actor, headsFile, `1/4 heads of household (${heads.length})`);
       const headIds = await idsOf(db, tenantId, heads);
 
@@ -233,23 +290,38 @@ export async function demoCommand(args: string[]): Promise<number> {
 
       const membersFile = path.join(dir, 'members.csv');
       const others: SyntheticPerson[] = [];
-      writeCsv(membersFile, [...headerWithGeo, 'household_id', 'relationship_type'], (function* () {
-        for (const [i, h] of households.entries()) {
-          if (!householdIds[i]) continue;
-          for (const m of h.members.slice(1)) {
-            others.push(m.person);
-            yield `${personCsvRow(m.person)},DEMO-${h.city.toUpperCase()},${householdIds[i]},${m.role}`;
+      writeCsv(
+        membersFile,
+        [...headerWithGeo, 'household_id', 'relationship_type'],
+        (function* () {
+          for (const [i, h] of households.entries()) {
+            if (!householdIds[i]) continue;
+            for (const m of h.members.slice(1)) {
+              others.push(m.person);
+              yield `${personCsvRow(m.person)},DEMO-${h.city.toUpperCase()},${householdIds[i]},${m.role}`;
+            }
           }
-        }
-      })());
-      if (others.length > 0) await runImport(s, db, actor, membersFile, `3/4 household members (${others.length})`);
+        })(),
+      );
+      if (others.length > 0)
+        await runImport(s, db, actor, membersFile, `3/4 household members (${others.length})`);
       const memberIds = await idsOf(db, tenantId, others);
 
       process.stderr.write('4/4 family relationships and consents\n');
       const verticals = await s.verticals.list(actor);
       const vertical = verticals.find((v) => v.code === 'HEALTH') ?? verticals[0];
-      const evidence = await s.attachments.store(actor, Buffer.from('demo-signature'), 'image/png', 'signature.png');
-      const document = await s.attachments.store(actor, Buffer.from('demo-id-scan'), 'application/pdf', 'id.pdf');
+      const evidence = await s.attachments.store(
+        actor,
+        Buffer.from('demo-signature'),
+        'image/png',
+        'signature.png',
+      );
+      const document = await s.attachments.store(
+        actor,
+        Buffer.from('demo-id-scan'),
+        'application/pdf',
+        'id.pdf',
+      );
       let relationships = 0;
       let consents = 0;
       const bar2 = new ProgressBar();
@@ -265,7 +337,10 @@ export async function demoCommand(args: string[]): Promise<number> {
               : m.role === 'child'
                 ? { person_id: head, related_person_id: id, relationship_type: 'parent' }
                 : { person_id: id, related_person_id: head, relationship_type: 'parent' };
-          const from = m.role === 'child' ? m.person.dateOfBirth : h.members[0].person.dateOfBirth.replace(/^\d{4}/, (y) => String(Number(y) + 20));
+          const from =
+            m.role === 'child'
+              ? m.person.dateOfBirth
+              : h.members[0].person.dateOfBirth.replace(/^\d{4}/, (y) => String(Number(y) + 20));
           await s.relationships
             .create(actor, { ...link, effective_from: from, verification_status: 'provisional' })
             .then(() => relationships++)
@@ -285,7 +360,11 @@ export async function demoCommand(args: string[]): Promise<number> {
             .then(() => consents++)
             .catch(failed('consent'));
         }
-        bar2.draw('links', (100 * (i + 1)) / households.length, `${relationships} relationships, ${consents} consents`);
+        bar2.draw(
+          'links',
+          (100 * (i + 1)) / households.length,
+          `${relationships} relationships, ${consents} consents`,
+        );
       }
       bar2.done();
       process.stdout.write(

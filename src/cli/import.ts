@@ -66,7 +66,8 @@ export async function importFile(
     bar?.draw('uploading', (100 * read) / Math.max(1, size), `${n(read)}/${n(size)} bytes`),
   );
   const { accepted } = await s.imports.create(actor, body, request);
-  const draw = (p: LocalProgress) => bar?.draw(p.phase, p.percent, `${n(p.rows_done)}/${n(p.rows_total)} rows`);
+  const draw = (p: LocalProgress) =>
+    bar?.draw(p.phase, p.percent, `${n(p.rows_done)}/${n(p.rows_total)} rows`);
   const view = await runImportHere(db, s.imports, actor, accepted.import_id, draw);
   bar?.draw('done', 100, `${n(view.counts.rows_read)} rows`);
   bar?.done();

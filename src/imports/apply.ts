@@ -91,7 +91,15 @@ async function createRows(q: Queryable, m: ApplyMeta, lo: number, hi: number): P
 const change = (field: string, given: string, stored = `p.${field}`, newValue = `r.${field}`) =>
   `CASE WHEN ${given} AND ${newValue} IS DISTINCT FROM ${stored} THEN '${field}' END`;
 const given = (...names: string[]) => `(${names.map((n) => `'${n}' = ANY(r.fields)`).join(' OR ')})`;
-const SIMPLE = ['full_name', 'given_name', 'family_name', 'additional_name', 'gender', 'birth_place', 'geo_id'];
+const SIMPLE = [
+  'full_name',
+  'given_name',
+  'family_name',
+  'additional_name',
+  'gender',
+  'birth_place',
+  'geo_id',
+];
 const JSONB = ['address', 'extensions'];
 const ALL = [...SIMPLE, 'date_of_birth', 'birth_date_estimated', ...JSONB];
 const setColumn = (f: string) => `${f} = CASE WHEN '${f}' = ANY(ch.changed) THEN ch.new_${f} ELSE p.${f} END`;

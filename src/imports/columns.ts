@@ -70,7 +70,8 @@ export function checkHeader(header: string[]): void {
   const seen = new Set<string>();
   for (const raw of header) {
     const name = raw.trim();
-    if (!KNOWN_COLUMNS.has(name)) problems.push({ field: name || '(empty)', message: 'is not a known column' });
+    if (!KNOWN_COLUMNS.has(name))
+      problems.push({ field: name || '(empty)', message: 'is not a known column' });
     else if (seen.has(name)) problems.push({ field: name, message: 'appears twice in the header' });
     seen.add(name);
   }

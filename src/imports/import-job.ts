@@ -12,7 +12,13 @@ import type { ProgressBoard } from './progress.js';
 import * as repo from './repo.js';
 import { TERMINAL } from './schemas.js';
 import { stageErrors, stageRows } from './staging.js';
-import { MemoQueryable, type RowContext, type RowError, type StagedRow, validateRow } from './validate-row.js';
+import {
+  MemoQueryable,
+  type RowContext,
+  type RowError,
+  type StagedRow,
+  validateRow,
+} from './validate-row.js';
 
 export const IMPORT_JOB = 'person.import';
 export const IMPORT_LOCK_SECONDS = 120;
@@ -181,26 +187,35 @@ export function createImportJob(deps: ImportJobDeps) {
     const actor = importActor(imp);
     await appendAudit(
       q,
-      auditOf(actor, 'person.import', { type: 'person_import', id: imp.id }, {
-        outcome: status === 'completed' ? 'success' : 'failure',
-        details: {
-          status,
-          mode: imp.mode,
-          on_duplicate: imp.on_duplicate,
-          dry_run: imp.dry_run,
-          sha256: imp.sha256,
-          rows_read: imp.rows_read,
-          created,
-          updated,
-          skipped,
-          rejected,
-          ...(error ? { error } : {}),
+      auditOf(
+        actor,
+        'person.import',
+        { type: 'person_import', id: imp.id },
+        {
+          outcome: status === 'completed' ? 'success' : 'failure',
+          details: {
+            status,
+            mode: imp.mode,
+            on_duplicate: imp.on_duplicate,
+            dry_run: imp.dry_run,
+            sha256: imp.sha256,
+            rows_read: imp.rows_read,
+            created,
+            updated,
+            skipped,
+            rejected,
+            ...(error ? { error } : {}),
+          },
         },
-      }),
+      ),
     );
   }
 
-  async function close(imp: repo.ImportRow, status: 'completed' | 'failed' | 'rolled_back', error: string | null) {
+  async function close(
+    imp: repo.ImportRow,
+    status: 'completed' | 'failed' | 'rolled_back',
+    error: string | null,
+  ) {
     await inTenant(imp.tenant_id, async (tx) => {
       const current = (await repo.findImport(tx, imp.tenant_id, imp.id, true))!;
       if ((TERMINAL as readonly string[]).includes(current.status)) return;
@@ -321,7 +336,10 @@ export function createImportJob(deps: ImportJobDeps) {
     try {
       if (imp.status === 'queued') {
         await inTenant(tenantId, (tx) =>
-          repo.updateImport(tx, tenantId, importId, { status: 'validating', started_at: new Date().toISOString() }),
+          repo.updateImport(tx, tenantId, importId, {
+            status: 'validating',
+            started_at: new Date().toISOString(),
+          }),
         );
         imp = (await load())!;
       }
@@ -329,7 +347,8 @@ export function createImportJob(deps: ImportJobDeps) {
         await validateChunks(imp, heartbeat);
         imp = await check((await load())!);
       }
-      if (imp.mode === 'all_or_nothing' && imp.rows_rejected > 0) return await close(imp, 'rolled_back', null);
+      if (imp.mode === 'all_or_nothing' && imp.rows_rejected > 0)
+        return await close(imp, 'rolled_back', null);
       if (imp.dry_run) return await close(imp, 'completed', null);
       if (imp.status !== 'running') {
         await inTenant(tenantId, (tx) => repo.updateImport(tx, tenantId, importId, { status: 'running' }));
@@ -342,7 +361,9 @@ export function createImportJob(deps: ImportJobDeps) {
       const final = err instanceof PermanentJobError || job.attempts >= job.max_attempts;
       if (final) {
         const message = err instanceof Error ? err.message : String(err);
-        await close(imp, 'failed', message).catch((e) => deps.log?.error({ err: e }, 'closing a failed import'));
+        await close(imp, 'failed', message).catch((e) =>
+          deps.log?.error({ err: e }, 'closing a failed import'),
+        );
       }
       throw err;
     } finally {

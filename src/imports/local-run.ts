@@ -44,7 +44,13 @@ export async function runImportHere(
           : live.phase === 'checking'
             ? 50
             : 50 + (50 * live.done) / Math.max(1, live.total);
-      onProgress({ status: 'running', phase: live.phase, rows_done: live.done, rows_total: live.total, percent });
+      onProgress({
+        status: 'running',
+        phase: live.phase,
+        rows_done: live.done,
+        rows_total: live.total,
+        percent,
+      });
     }
   };
   imports.progress.on('progress', listener);

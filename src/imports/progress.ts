@@ -35,7 +35,8 @@ export function progressOf(imp: ImportRow, live: LiveProgress | undefined): Impo
   if (imp.status === 'completed' || imp.status === 'failed' || imp.status === 'rolled_back') {
     return { phase: 'done', rows_done: imp.rows_read, rows_total: imp.rows_read, percent: 100 };
   }
-  if (imp.status === 'queued') return { phase: 'queued', rows_done: 0, rows_total: imp.rows_read, percent: 0 };
+  if (imp.status === 'queued')
+    return { phase: 'queued', rows_done: 0, rows_total: imp.rows_read, percent: 0 };
   if (imp.status === 'validating') {
     if (imp.checked || live?.phase === 'checking') {
       return { phase: 'checking', rows_done: imp.rows_read, rows_total: imp.rows_read, percent: 50 };

@@ -240,10 +240,10 @@ export async function listErrors(
 }
 
 export async function findGeoIdByCode(q: Queryable, tenantId: string, code: string): Promise<string | null> {
-  const { rows } = await q.query<{ id: string }>('SELECT id FROM geo_areas WHERE tenant_id = $1 AND code = $2', [
-    tenantId,
-    code,
-  ]);
+  const { rows } = await q.query<{ id: string }>(
+    'SELECT id FROM geo_areas WHERE tenant_id = $1 AND code = $2',
+    [tenantId, code],
+  );
   return rows[0]?.id ?? null;
 }
 
@@ -298,7 +298,12 @@ export async function extendJobLock(q: Queryable, jobId: string, seconds: number
 }
 
 /** Claims one given job (queued, or running with an expired claim) for this process. */
-export async function claimJobById(q: Queryable, jobId: string, workerId: string, lockSeconds: number): Promise<Job | null> {
+export async function claimJobById(
+  q: Queryable,
+  jobId: string,
+  workerId: string,
+  lockSeconds: number,
+): Promise<Job | null> {
   const { rows } = await q.query<Job>(
     `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2,
             locked_until = now() + make_interval(secs => $3), updated_at = now()

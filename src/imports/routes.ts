@@ -39,7 +39,9 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     for (const type of [...CSV_TYPES, ...NDJSON_TYPES]) {
       if (plugin.hasContentTypeParser(type)) plugin.removeContentTypeParser(type);
     }
-    plugin.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES], (_req, payload, done) => done(null, payload));
+    plugin.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES], (_req, payload, done) =>
+      done(null, payload),
+    );
     const r = plugin.withTypeProvider<TypeBoxTypeProvider>();
     r.post(
       '/api/v1/persons/imports',
@@ -61,7 +63,10 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
         const body = request.body;
         if (!(body instanceof Readable) || ![...CSV_TYPES, ...NDJSON_TYPES].includes(type)) {
-          throw new AppError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the file as text/csv or application/x-ndjson');
+          throw new AppError(
+            'ERR_UNSUPPORTED_MEDIA_TYPE',
+            'send the file as text/csv or application/x-ndjson',
+          );
         }
         const declared = Number(request.headers['content-length'] ?? 0);
         if (declared > maxBytes) throw tooLarge(maxBytes);
@@ -123,7 +128,8 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: ImportErrorsQuery,
         response: {
           200: {
-            description: 'JSON pages by default; every error as CSV (row,field,code,message) with Accept: text/csv',
+            description:
+              'JSON pages by default; every error as CSV (row,field,code,message) with Accept: text/csv',
             content: {
               'application/json': { schema: Page(ImportRowError) },
               'text/csv': { schema: Type.String() },
@@ -138,7 +144,10 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const lines = await imports.errorsCsv(request.actor!, request.params.import_id);
         return reply
           .type('text/csv; charset=utf-8')
-          .header('Content-Disposition', `attachment; filename="import-${request.params.import_id}-errors.csv"`)
+          .header(
+            'Content-Disposition',
+            `attachment; filename="import-${request.params.import_id}-errors.csv"`,
+          )
           .header('Cache-Control', 'no-store')
           .send(Readable.from(lines) as unknown as string);
       }

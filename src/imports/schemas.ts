@@ -1,7 +1,14 @@
 import { type Static, Type } from 'typebox';
 import { DateTime, Nullable, PageQuery, Uuid } from '../http/schemas.js';
 
-export const IMPORT_STATUSES = ['queued', 'validating', 'running', 'completed', 'failed', 'rolled_back'] as const;
+export const IMPORT_STATUSES = [
+  'queued',
+  'validating',
+  'running',
+  'completed',
+  'failed',
+  'rolled_back',
+] as const;
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 export const TERMINAL: readonly ImportStatus[] = ['completed', 'failed', 'rolled_back'];
 
@@ -20,13 +27,19 @@ export const ImportOptionsQuery = Type.Object(
       Type.String({
         enum: ['all_or_nothing', 'best_effort'],
         default: 'all_or_nothing',
-        description: 'all_or_nothing (default): any rejected row rolls back the whole run; best_effort keeps the good rows',
+        description:
+          'all_or_nothing (default): any rejected row rolls back the whole run; best_effort keeps the good rows',
       }),
     ),
     dry_run: Type.Optional(
-      Type.Boolean({ default: false, description: 'validate and count only; nothing is written to the registry' }),
+      Type.Boolean({
+        default: false,
+        description: 'validate and count only; nothing is written to the registry',
+      }),
     ),
-    filename: Type.Optional(Type.String({ maxLength: 255, description: 'name of the file, kept with the run' })),
+    filename: Type.Optional(
+      Type.String({ maxLength: 255, description: 'name of the file, kept with the run' }),
+    ),
   },
   { additionalProperties: false },
 );

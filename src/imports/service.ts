@@ -4,9 +4,9 @@ import { type Database, isPgError, PgCode } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError, forbidden, notFound } from '../http/errors.js';
 import { decodeCursor, decodeIdCursor, pageOf } from '../http/pagination.js';
-import { uuidv7 } from '../lib/ids.js';
 import { enqueueJob } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
+import { uuidv7 } from '../lib/ids.js';
 import type { InputDeps } from '../registry/person-input.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
 import { createImportJob, IMPORT_JOB, IMPORT_LOCK_SECONDS } from './import-job.js';
@@ -74,7 +74,14 @@ export function createImportService(deps: ImportServiceDeps) {
     chunkRows: 2_000,
     applyRows: db.kind === 'postgres' ? 20_000 : 2_000,
   };
-  const job = createImportJob({ db, input: deps.input, settings: deps.settings, progress, sizes, log: deps.log });
+  const job = createImportJob({
+    db,
+    input: deps.input,
+    settings: deps.settings,
+    progress,
+    sizes,
+    log: deps.log,
+  });
 
   async function load(actor: Actor, id: string): Promise<repo.ImportRow> {
     const tenantId = requireTenant(actor);
@@ -89,7 +96,10 @@ export function createImportService(deps: ImportServiceDeps) {
 
   async function replay(imp: repo.ImportRow, request: ImportRequest, sha256: string) {
     if (!sameRequest(imp, request, sha256)) {
-      throw new AppError('ERR_IDEMPOTENCY_MISMATCH', 'this Idempotency-Key was used with a different file or options');
+      throw new AppError(
+        'ERR_IDEMPOTENCY_MISMATCH',
+        'this Idempotency-Key was used with a different file or options',
+      );
     }
     return { accepted: accepted(imp), replayed: true };
   }
@@ -100,23 +110,26 @@ export function createImportService(deps: ImportServiceDeps) {
    * database belongs to this one process, so any import claim still held is a dead process's:
    * it is released at once and the run resumes.
    */
-async function recover(atStart = false): Promise<{ closed: number; released: number }> {
+  async function recover(atStart = false): Promise<{ closed: number; released: number }> {
     let released = 0;
     if (atStart && db.kind === 'pglite') released = await repo.releaseImportJobLocks(db, IMPORT_JOB);
     const open = await db.transaction((tx) => repo.openImportsWithEndedJobs(tx));
     for (const o of open) {
-      const imp = await db.transaction((tx) => repo.findImport(tx, o.tenant_id, o.id), { tenantId: o.tenant_id });
+      const imp = await db.transaction((tx) => repo.findImport(tx, o.tenant_id, o.id), {
+        tenantId: o.tenant_id,
+      });
       if (imp) await job.close(imp, 'failed', o.last_error ?? 'the import job stopped');
     }
     for (const u of await db.transaction((tx) => repo.unpurgedImports(tx))) {
-      const imp = await db.transaction((tx) => repo.findImport(tx, u.tenant_id, u.id), { tenantId: u.tenant_id });
+      const imp = await db.transaction((tx) => repo.findImport(tx, u.tenant_id, u.id), {
+        tenantId: u.tenant_id,
+      });
       if (imp) await job.purge(imp);
     }
     await db.transaction((tx) => repo.purgeOrphanChunks(tx, ORPHAN_CHUNK_SECONDS));
     if (released > 0) jobs.nudge();
     return { closed: open.length, released };
-}
-
+  }
 
   return {
     progress,
@@ -135,7 +148,9 @@ async function recover(atStart = false): Promise<{ closed: number; released: num
     ): Promise<{ accepted: ImportAccepted; replayed: boolean }> {
       const tenantId = requireTenant(actor);
       if (actor.principal.consentBound) {
-        throw forbidden('consent-bound clients cannot import persons: they do not see the registry they would match');
+        throw forbidden(
+          'consent-bound clients cannot import persons: they do not see the registry they would match',
+        );
       }
       const createdBy = actor.principal.clientId;
       const key = request.idempotencyKey;
@@ -151,7 +166,12 @@ async function recover(atStart = false): Promise<{ closed: number; released: num
           };
       let summary: Awaited<ReturnType<typeof receiveUpload>>;
       try {
-        summary = await receiveUpload(body, { format: request.format, maxBytes: deps.maxBytes, chunkRows: sizes.chunkRows, sink });
+        summary = await receiveUpload(body, {
+          format: request.format,
+          maxBytes: deps.maxBytes,
+          chunkRows: sizes.chunkRows,
+          sink,
+        });
       } catch (err) {
         if (!earlier) await dropChunks(tenantId, importId);
         throw err;
@@ -192,7 +212,9 @@ async function recover(atStart = false): Promise<{ closed: number; released: num
         await dropChunks(tenantId, importId);
         if (key && isPgError(err) && err.code === PgCode.uniqueViolation) {
           // The same key raced this upload and won: answer as its replay.
-          const first = await tenantTx(db, actor, (tx) => repo.findByIdempotencyKey(tx, tenantId, createdBy, key));
+          const first = await tenantTx(db, actor, (tx) =>
+            repo.findByIdempotencyKey(tx, tenantId, createdBy, key),
+          );
           if (first) return replay(first, request, summary.sha256);
         }
         throw err;
@@ -222,9 +244,13 @@ async function recover(atStart = false): Promise<{ closed: number; released: num
       const imp = await load(actor, id);
       const after = decodeCursor(cursor, 2) as [number, number] | null;
       if (after && !after.every((v) => Number.isInteger(v))) {
-        throw new AppError('ERR_VAL_INVALID_FORMAT', 'cursor is not a cursor this server issued', { status: 400 });
+        throw new AppError('ERR_VAL_INVALID_FORMAT', 'cursor is not a cursor this server issued', {
+          status: 400,
+        });
       }
-      const rows = await tenantTx(db, actor, (tx) => repo.listErrors(tx, imp.tenant_id, id, after, limit + 1));
+      const rows = await tenantTx(db, actor, (tx) =>
+        repo.listErrors(tx, imp.tenant_id, id, after, limit + 1),
+      );
       const page = pageOf(rows, limit, (r) => [r.row_no, r.seq]);
       return {
         data: page.data.map((r) => ({ row: r.row_no, field: r.field, code: r.code, message: r.message })),
@@ -239,9 +265,12 @@ async function recover(atStart = false): Promise<{ closed: number; released: num
         yield 'row,field,code,message\n';
         let after: [number, number] | null = null;
         for (;;) {
-          const rows = await tenantTx(db, actor, (tx) => repo.listErrors(tx, imp.tenant_id, id, after, 5_000));
+          const rows = await tenantTx(db, actor, (tx) =>
+            repo.listErrors(tx, imp.tenant_id, id, after, 5_000),
+          );
           if (rows.length === 0) return;
-          yield rows.map((r) => [r.row_no, r.field, r.code, r.message].map(csvCell).join(',')).join('\n') + '\n';
+          yield rows.map((r) => [r.row_no, r.field, r.code, r.message].map(csvCell).join(',')).join('\n') +
+            '\n';
           const last = rows[rows.length - 1];
           after = [last.row_no, last.seq];
         }

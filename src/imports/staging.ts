@@ -97,7 +97,10 @@ export function copyLine(cells: readonly Cell[]): string {
     if (v === null) line += '\\N';
     else if (typeof v === 'boolean') line += v ? 't' : 'f';
     else if (typeof v === 'number') line += String(v);
-    else line += v.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+    else
+      line += v.replace(/[\\\n\r\t]/g, (c) =>
+        c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
+      );
   }
   return `${line}\n`;
 }
@@ -170,14 +173,24 @@ async function stageArrays(tx: Tx, tenantId: string, importId: string, rows: Sta
   );
 }
 
-export async function stageRows(tx: Tx, tenantId: string, importId: string, rows: StagedRow[]): Promise<void> {
+export async function stageRows(
+  tx: Tx,
+  tenantId: string,
+  importId: string,
+  rows: StagedRow[],
+): Promise<void> {
   if (rows.length === 0) return;
   if (tx.raw.kind === 'postgres') await stagePostgres(tx, tenantId, importId, rows);
   else await stageArrays(tx, tenantId, importId, rows);
 }
 
 /** Per-row errors (numbered within their row). */
-export async function stageErrors(tx: Tx, tenantId: string, importId: string, errors: RowError[]): Promise<void> {
+export async function stageErrors(
+  tx: Tx,
+  tenantId: string,
+  importId: string,
+  errors: RowError[],
+): Promise<void> {
   if (errors.length === 0) return;
   const seqs: number[] = [];
   let last = -1;

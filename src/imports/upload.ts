@@ -32,7 +32,10 @@ export interface UploadOptions {
 const MAX_RECORD_BYTES = 1024 * 1024;
 
 export const tooLarge = (maxBytes: number) =>
-  new AppError('ERR_PAYLOAD_TOO_LARGE', `the file is larger than ${maxBytes} bytes (HEARTH_IMPORT_MAX_BYTES)`);
+  new AppError(
+    'ERR_PAYLOAD_TOO_LARGE',
+    `the file is larger than ${maxBytes} bytes (HEARTH_IMPORT_MAX_BYTES)`,
+  );
 
 const malformed = (detail: string) => new AppError('ERR_MALFORMED_BODY', detail);
 

@@ -132,7 +132,12 @@ async function inputOf(
   }
   const badCells = header.filter((_, i) => content[i].includes(INVALID_UTF8));
   if (badCells.length > 0) {
-    return badCells.map((field) => ({ row, field, code: 'ERR_VAL_INVALID_FORMAT', message: ENCODING_MESSAGE }));
+    return badCells.map((field) => ({
+      row,
+      field,
+      code: 'ERR_VAL_INVALID_FORMAT',
+      message: ENCODING_MESSAGE,
+    }));
   }
   const mapped = mapCsvRow(header, content);
   if (mapped.cellErrors.length > 0) {
@@ -140,11 +145,25 @@ async function inputOf(
   }
   if (mapped.geoCode !== null) {
     if (mapped.input.geo_id !== undefined) {
-      return [{ row, field: 'geo_code', code: 'ERR_VAL_RULE_VIOLATION', message: 'give geo_id or geo_code, not both' }];
+      return [
+        {
+          row,
+          field: 'geo_code',
+          code: 'ERR_VAL_RULE_VIOLATION',
+          message: 'give geo_id or geo_code, not both',
+        },
+      ];
     }
     const id = await ctx.resolveGeoCode(mapped.geoCode);
     if (!id) {
-      return [{ row, field: 'geo_code', code: 'ERR_VAL_RULE_VIOLATION', message: 'no geo area with this code in this tenant' }];
+      return [
+        {
+          row,
+          field: 'geo_code',
+          code: 'ERR_VAL_RULE_VIOLATION',
+          message: 'no geo area with this code in this tenant',
+        },
+      ];
     }
     mapped.input.geo_id = id;
   }
@@ -167,7 +186,13 @@ export async function validateRow(ctx: RowContext, raw: RawRow): Promise<StagedR
     const birth = birthOf(body);
     await checkReferences(ctx.q, ctx.deps, ctx.tenantId, body);
     const identities = await normalizeIdentities(ctx.q, ctx.deps, ctx.tenantId, body);
-    const contacts = await normalizeContacts(ctx.q, ctx.deps, ctx.tenantId, body.contacts, ctx.defaultPhoneCountry);
+    const contacts = await normalizeContacts(
+      ctx.q,
+      ctx.deps,
+      ctx.tenantId,
+      body.contacts,
+      ctx.defaultPhoneCountry,
+    );
     if (body.household_id) {
       await ctx.deps.vocabularies.assertCode(
         ctx.q,
