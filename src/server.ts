@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { firstBootRootClient } from './clients/first-boot.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -29,6 +30,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
         config.rootClientSecret,
       );
       app.log.info({ client_id: config.rootClientId, outcome }, 'bootstrap ROOT client');
+    } else if (config.databaseUrl === null) {
+      const first = await firstBootRootClient(app.hearth.services.clients, config.dataDir);
+      if (first) {
+        app.log.warn(
+          { client_id: first.client_id, credentials_file: first.file },
+          'first start: created a ROOT API client; its secret is in the credentials file (read it, then delete it)',
+        );
+      }
     }
     app.log.info(
       { applied: report.applied, already_applied: report.alreadyApplied, database: db.kind },

@@ -204,6 +204,14 @@ export function createClientService(db: Database, cache: ClientCache, verticals:
       await cache.invalidate(clientId);
       return 'updated';
     },
+
+    /** True when no ROOT client exists yet (a fresh database). */
+    async hasNoRootClient(): Promise<boolean> {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM api_clients WHERE 'root' = ANY(roles)`,
+      );
+      return rows[0].n === 0;
+    },
   };
 }
 
