@@ -31,7 +31,7 @@ describe('first start of the embedded database', () => {
         body: JSON.stringify({ grant_type: 'client_credentials', ...creds }),
       });
       expect(res.status).toBe(200);
-      const token = (await res.json()).access_token;
+      const token = ((await res.json()) as { access_token: string }).access_token;
       const tenants = await fetch(`${first.url}/api/v1/tenants`, {
         headers: { authorization: `Bearer ${token}` },
       });

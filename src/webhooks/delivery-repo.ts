@@ -127,6 +127,7 @@ export async function lockOpenResources(q: Queryable, matches: readonly Match[])
        JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS k(tenant_id, webhook_id, resource_id)) k
          ON d.tenant_id = k.tenant_id AND d.webhook_id = k.webhook_id AND d.resource_id = k.resource_id
       WHERE d.status IN ('waiting', 'pending')
+      ORDER BY d.tenant_id, d.id
       FOR UPDATE OF d`,
     [matches.map((m) => m.tenant_id), matches.map((m) => m.webhook_id), matches.map((m) => m.resource_id)],
   );

@@ -7,7 +7,9 @@ import type { DeliveryStatus } from './schemas.js';
 /**
  * The delivery queue is the webhook_deliveries table itself: due pending rows are claimed with
  * FOR UPDATE SKIP LOCKED and a lock that expires (a worker that dies mid-attempt leaves its rows
- * to be claimed again), outcomes are recorded in groups, one transaction per group.
+ * to be claimed again), outcomes are recorded in groups, one transaction per group. Every
+ * statement that waits for delivery row locks takes them in (tenant_id, id) order, so the
+ * dispatcher and the delivery sweeps never deadlock.
  */
 
 /** A claimed delivery with what its attempt needs from its webhook and integration. */
@@ -69,9 +71,14 @@ export async function claimDue(
 export async function release(q: Queryable, workerId: string, claimed: readonly Claimed[]): Promise<void> {
   if (claimed.length === 0) return;
   await q.query(
-    `UPDATE webhook_deliveries d SET locked_by = NULL, locked_until = NULL
-       FROM unnest($2::uuid[], $3::uuid[]) AS k(tenant_id, id)
-      WHERE d.tenant_id = k.tenant_id AND d.id = k.id AND d.locked_by = $1`,
+    `WITH locked AS (
+       SELECT d.tenant_id, d.id FROM webhook_deliveries d
+         JOIN unnest($2::uuid[], $3::uuid[]) AS k(tenant_id, id) ON d.tenant_id = k.tenant_id AND d.id = k.id
+        WHERE d.locked_by = $1
+        ORDER BY d.tenant_id, d.id
+        FOR UPDATE OF d)
+     UPDATE webhook_deliveries d SET locked_by = NULL, locked_until = NULL
+       FROM locked WHERE d.tenant_id = locked.tenant_id AND d.id = locked.id`,
     [workerId, claimed.map((c) => c.tenant_id), claimed.map((c) => c.id)],
   );
 }
@@ -181,7 +188,12 @@ export async function recordOutcomes(
     resource_id: string;
     status: DeliveryStatus;
   }>(
-    `UPDATE webhook_deliveries d
+    `WITH locked AS (
+       SELECT d.tenant_id, d.id FROM webhook_deliveries d
+         JOIN unnest($2::uuid[], $3::uuid[]) AS k(tenant_id, id) ON d.tenant_id = k.tenant_id AND d.id = k.id
+        ORDER BY d.tenant_id, d.id
+        FOR UPDATE OF d)
+     UPDATE webhook_deliveries d
         SET status = CASE WHEN d.status = 'held' AND o.status <> 'succeeded' THEN 'held' ELSE o.status END,
             attempts = d.attempts + o.tried, round_attempts = d.round_attempts + o.tried,
             next_attempt_at = CASE WHEN o.status = 'pending' AND d.status <> 'held' THEN o.next_attempt_at END,
@@ -192,6 +204,7 @@ export async function recordOutcomes(
        FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::int[], $7::int[], $8::text[])
               AS o(tenant_id, id, status, next_attempt_at, tried, status_code, error)
       WHERE d.tenant_id = o.tenant_id AND d.id = o.id AND d.locked_by = $1
+        AND (d.tenant_id, d.id) IN (SELECT tenant_id, id FROM locked)
       RETURNING d.tenant_id, d.webhook_id, d.resource_id, d.status`,
     [
       workerId,
@@ -240,8 +253,7 @@ export async function promoteWaiting(
 ): Promise<number> {
   if (keys.length === 0) return 0;
   const { rowCount } = await q.query(
-    `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
-      WHERE status = 'waiting' AND (tenant_id, id) IN (
+    `WITH first AS (
         SELECT DISTINCT ON (d.tenant_id, d.webhook_id, d.resource_id) d.tenant_id, d.id
           FROM webhook_deliveries d
           JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS k(tenant_id, webhook_id, resource_id)) k
@@ -251,7 +263,14 @@ export async function promoteWaiting(
              SELECT 1 FROM webhook_deliveries p
               WHERE p.tenant_id = d.tenant_id AND p.webhook_id = d.webhook_id AND p.resource_id = d.resource_id
                 AND p.status = 'pending')
-         ORDER BY d.tenant_id, d.webhook_id, d.resource_id, d.event_id)`,
+         ORDER BY d.tenant_id, d.webhook_id, d.resource_id, d.event_id),
+      locked AS (
+        SELECT w.tenant_id, w.id FROM webhook_deliveries w
+         WHERE (w.tenant_id, w.id) IN (SELECT tenant_id, id FROM first) AND w.status = 'waiting'
+         ORDER BY w.tenant_id, w.id
+         FOR UPDATE OF w)
+     UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
+      WHERE status = 'waiting' AND (tenant_id, id) IN (SELECT tenant_id, id FROM locked)`,
     [keys.map((k) => k.tenant_id), keys.map((k) => k.webhook_id), keys.map((k) => k.resource_id)],
   );
   return rowCount;
