@@ -100,6 +100,14 @@ describe('token and metadata', () => {
       payload: `grant_type=client_credentials&client_id=${client_id}&client_secret=${encodeURIComponent(client_secret)}`,
     });
     expect(form.statusCode).toBe(200);
+    // The seed's own name for the endpoint, POST /token, is an alias.
+    const alias = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/spp/token',
+      payload: { grant_type: 'client_credentials', client_id, client_secret },
+    });
+    expect(alias.statusCode, alias.body).toBe(200);
+    expect(alias.json().token_type).toBe('Bearer');
     const basic = await t.app.inject({
       method: 'POST',
       url: '/api/v2/spp/oauth/token',

@@ -120,44 +120,46 @@ export const v2MetaRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .header('Cache-Control', 'no-store')
         .send(buildProblem(error, request.id, request.url.split('?')[0]));
     });
-    token.post(
-      '/oauth/token',
-      {
-        config: { auth: { public: true }, auditPublic: false },
-        schema: {
-          tags: ['openspp-v2'],
-          summary: 'OAuth 2.0 client credentials token (OpenSPP V2 scope names accepted)',
-          description:
-            'Credentials as HTTP Basic, form body or JSON body. V2 scopes (individual:read, group:create, ' +
-            'program_membership:update, vocabulary:read, …) map onto Hearth scopes; the answer lists the V2 names.',
-          body: TokenRequestBody,
-          response: {
-            200: Type.Object({
-              ...TokenResponse.properties,
-              hearth_scope: Type.String({ description: 'the same scopes by their Hearth names' }),
-            }),
-            ...errorResponses(400, 401, 429),
+    // The seed names the endpoint `POST /token`; OpenSPP deployments serve `/oauth/token`: both.
+    for (const url of ['/oauth/token', '/token'])
+      token.post(
+        url,
+        {
+          config: { auth: { public: true }, auditPublic: false },
+          schema: {
+            tags: ['openspp-v2'],
+            summary: `OAuth 2.0 client credentials token (OpenSPP V2 scope names accepted)${url === '/token' ? ' — alias of /oauth/token' : ''}`,
+            description:
+              'Credentials as HTTP Basic, form body or JSON body. V2 scopes (individual:read, group:create, ' +
+              'program_membership:update, vocabulary:read, …) map onto Hearth scopes; the answer lists the V2 names.',
+            body: TokenRequestBody,
+            response: {
+              200: Type.Object({
+                ...TokenResponse.properties,
+                hearth_scope: Type.String({ description: 'the same scopes by their Hearth names' }),
+              }),
+              ...errorResponses(400, 401, 429),
+            },
           },
         },
-      },
-      async (request, reply) => {
-        const issued = await clientCredentialsGrant(services.oauth, {
-          body: (request.body ?? {}) as Record<string, unknown>,
-          authorization: request.headers.authorization,
-          ip: request.ip,
-          correlationId: request.id,
-          mapScope: mapV2Scope,
-        });
-        const hearth = issued.scope;
-        return reply
-          .header('Cache-Control', 'no-store')
-          .header('Pragma', 'no-cache')
-          .send({
-            ...issued,
-            scope: v2ScopeNames(hearth ? hearth.split(' ') : []).join(' '),
-            hearth_scope: hearth,
+        async (request, reply) => {
+          const issued = await clientCredentialsGrant(services.oauth, {
+            body: (request.body ?? {}) as Record<string, unknown>,
+            authorization: request.headers.authorization,
+            ip: request.ip,
+            correlationId: request.id,
+            mapScope: mapV2Scope,
           });
-      },
-    );
+          const hearth = issued.scope;
+          return reply
+            .header('Cache-Control', 'no-store')
+            .header('Pragma', 'no-cache')
+            .send({
+              ...issued,
+              scope: v2ScopeNames(hearth ? hearth.split(' ') : []).join(' '),
+              hearth_scope: hearth,
+            });
+        },
+      );
   });
 };
