@@ -254,6 +254,9 @@ export function loadConfig(env: Env = process.env): Config {
   if ((rootClientId === null) !== (rootClientSecret === null)) {
     r.problems.push('HEARTH_ROOT_CLIENT_ID and HEARTH_ROOT_CLIENT_SECRET must be set together');
   }
+  if (rootClientId !== null && !/^[A-Za-z0-9._-]{3,64}$/.test(rootClientId)) {
+    r.problems.push('HEARTH_ROOT_CLIENT_ID must be 3 to 64 letters, digits, dots, dashes or underscores');
+  }
   if (rootClientSecret !== null && rootClientSecret.length < 16) {
     r.problems.push('HEARTH_ROOT_CLIENT_SECRET must be at least 16 characters');
   }

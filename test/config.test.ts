@@ -29,6 +29,12 @@ describe('config', () => {
     }
   });
 
+  it('refuses a ROOT client id the database would refuse, before anything starts', () => {
+    expect(() =>
+      loadConfig({ HEARTH_ROOT_CLIENT_ID: 'r1', HEARTH_ROOT_CLIENT_SECRET: 'a-long-enough-secret' }),
+    ).toThrow(/HEARTH_ROOT_CLIENT_ID must be 3 to 64/);
+  });
+
   it('every variable is documented in README.md', () => {
     const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const name of CONFIG_VARIABLES) expect(readme, name).toContain(`\`${name}\``);
