@@ -122,6 +122,23 @@ async function api<T>(method: string, url: string, token: string | null, body?: 
   return json;
 }
 
+/**
+ * On PGlite the run holds the single embedded connection (and, inside a statement, the event
+ * loop) for a long time; the server may drop a poll that waited too long (Node's 60 s headers
+ * timeout) or a reused keep-alive socket. A dropped poll is retried, a failed answer is not.
+ */
+async function pollImport<T>(id: string, token: string): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await api<T>('GET', `/api/v1/persons/imports/${id}`, token);
+    } catch (err) {
+      const dropped = err instanceof TypeError; // fetch's network failure, not an HTTP status
+      if (!dropped || failures >= 20) throw err;
+      await sleep(1000);
+    }
+  }
+}
+
 async function tenantAdminToken(): Promise<string> {
   const tokenOf = async (id: string, secret: string) =>
     (
@@ -187,7 +204,7 @@ async function hearthImport(engine: string, env: Record<string, string>, file: s
     };
     let view: View;
     for (;;) {
-      view = await api<View>('GET', `/api/v1/persons/imports/${id}`, token);
+      view = await pollImport<View>(id, token);
       if (['completed', 'failed', 'rolled_back'].includes(view.status)) break;
       process.stderr.write(`\r${engine}: ${view.status} ${view.progress.phase} ${view.progress.percent}%   `);
       await sleep(500);
