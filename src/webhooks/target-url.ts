@@ -9,7 +9,10 @@ import net from 'node:net';
  * lifts all of it except the URL syntax.
  */
 
-const BLOCKED = new net.BlockList();
+// Two lists: a BlockList checks an IPv4 address against its IPv6 rules too (as ::ffff:a.b.c.d),
+// so one list holding ::ffff:0:0/96 would refuse every IPv4 address, public ones included.
+const BLOCKED_V4 = new net.BlockList();
+const BLOCKED_V6 = new net.BlockList();
 for (const [prefix, bits] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -27,7 +30,7 @@ for (const [prefix, bits] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  BLOCKED.addSubnet(prefix, bits, 'ipv4');
+  BLOCKED_V4.addSubnet(prefix, bits, 'ipv4');
 }
 for (const [prefix, bits] of [
   ['::', 128],
@@ -45,7 +48,7 @@ for (const [prefix, bits] of [
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
-  BLOCKED.addSubnet(prefix, bits, 'ipv6');
+  BLOCKED_V6.addSubnet(prefix, bits, 'ipv6');
 }
 
 /** Why a target is refused; `field` is always target_url. */
@@ -54,7 +57,7 @@ export class TargetRefused extends Error {}
 export function isBlockedAddress(address: string): boolean {
   const family = net.isIP(address);
   if (family === 0) return true;
-  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return family === 4 ? BLOCKED_V4.check(address, 'ipv4') : BLOCKED_V6.check(address, 'ipv6');
 }
 
 const RESOLVE_TIMEOUT_MS = 5_000;
