@@ -17,7 +17,7 @@ import { eventBody, type PersonProjection, projectPersonFor } from './payload.js
 import * as qrepo from './queue-repo.js';
 import { RECEIVING_STATUSES } from './service.js';
 import { openPrivateKey, signatureHeader } from './signing.js';
-import { checkTarget, TargetRefused } from './target-url.js';
+import { parseTargetUrl, TargetRefused } from './target-url.js';
 
 const MAX_DELAY_MS = 12 * 3600_000;
 const USER_AGENT = 'Hearth-Webhooks/1.0';
@@ -164,7 +164,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     const at = new Date();
     let outcome: AttemptOutcome;
     try {
-      await checkTarget(c.target_url, config.allowInsecureTargets);
+      // The form here; the addresses as the attempt connects (pinnedLookup), on the very answer it uses.
+      parseTargetUrl(c.target_url, config.allowInsecureTargets);
       const timestamp = Math.floor(Date.now() / 1000);
       const signature = signatureHeader(
         keys.map((k) => privateKey(k.public_key_id, k.private_key)),
@@ -182,7 +183,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
           'webhook-signature': signature,
         },
         body,
-        { timeoutMs: config.timeoutMs, maxBytes: config.responseMaxBytes },
+        {
+          timeoutMs: config.timeoutMs,
+          maxBytes: config.responseMaxBytes,
+          allowInsecure: config.allowInsecureTargets,
+        },
       );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -4,9 +4,9 @@ import net from 'node:net';
 /**
  * Webhook targets must not reach the server's own network (SSRF): https only, no credentials in
  * the URL, and no loopback, private, link-local, shared, documentation, multicast or reserved
- * address, checked on every address the name resolves to, at subscription time and again before
- * every attempt (docs/decisions/0042-webhook-targets.md). `allowInsecure` (development and tests)
- * lifts all of it except the URL syntax.
+ * address, checked on every address the name resolves to, at subscription time and again when
+ * every attempt connects, on the very addresses the socket uses (docs/decisions/0042-webhook-targets.md,
+ * 0046). `allowInsecure` (development and tests) lifts all of it except the URL syntax.
  */
 
 // Two lists: a BlockList checks an IPv4 address against its IPv6 rules too (as ::ffff:a.b.c.d),
@@ -62,7 +62,15 @@ export function isBlockedAddress(address: string): boolean {
 
 const RESOLVE_TIMEOUT_MS = 5_000;
 
-async function resolveAll(host: string): Promise<string[]> {
+/** Resolves a name to all its addresses (tests inject their own answers). */
+export type Resolver = (host: string) => Promise<{ address: string; family: number }[]>;
+
+export const systemResolver: Resolver = (host) => dns.lookup(host, { all: true, verbatim: true });
+
+async function resolveAll(
+  host: string,
+  resolve: Resolver = systemResolver,
+): Promise<{ address: string; family: number }[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -71,14 +79,53 @@ async function resolveAll(host: string): Promise<string[]> {
     );
   });
   try {
-    const found = await Promise.race([dns.lookup(host, { all: true, verbatim: true }), timeout]);
-    return found.map((a) => a.address);
+    return await Promise.race([resolve(host), timeout]);
   } catch (err) {
     if (err instanceof TargetRefused) throw err;
     throw new TargetRefused(`${host} does not resolve`);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Every address of `host`, refused when there is none or one of them is blocked (unless allowInsecure). */
+async function checkedAddresses(
+  host: string,
+  allowInsecure: boolean,
+  resolve: Resolver = systemResolver,
+): Promise<{ address: string; family: number }[]> {
+  const found = await resolveAll(host, resolve);
+  if (found.length === 0) throw new TargetRefused(`${host} does not resolve`);
+  if (!allowInsecure && found.some((a) => isBlockedAddress(a.address))) {
+    throw new TargetRefused(`${host} resolves to a loopback, private or reserved address`);
+  }
+  return found;
+}
+
+/**
+ * A `lookup` for node:net / node:http / node:https that closes the DNS rebinding window: it
+ * resolves the name, refuses it when any address is blocked (unless allowInsecure), and hands
+ * exactly the addresses it checked to the socket, so the check and the connection use the same
+ * answer (docs/decisions/0046-webhook-connection-pinning-and-retention.md). TLS still verifies the
+ * certificate against the name (the request keeps `hostname`; only the address comes from here).
+ */
+export function pinnedLookup(allowInsecure: boolean, resolve: Resolver = systemResolver): net.LookupFunction {
+  return (hostname, options, callback) => {
+    checkedAddresses(hostname, allowInsecure, resolve).then(
+      (found) => {
+        const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
+        const usable = wanted ? found.filter((a) => a.family === wanted) : found;
+        if (usable.length === 0) {
+          callback(new TargetRefused(`${hostname} has no IPv${wanted} address`), '', 0);
+        } else if (options.all) {
+          callback(null, usable);
+        } else {
+          callback(null, usable[0].address, usable[0].family);
+        }
+      },
+      (err: Error) => callback(err, '', 0),
+    );
+  };
 }
 
 /** Parses and checks the URL's form (no network): returns it normalised. */
@@ -114,17 +161,18 @@ export function parseTargetUrl(raw: string, allowInsecure: boolean): URL {
 
 /**
  * The full check: form, then every resolved address. Called when a subscription is created or
- * changed and before every delivery attempt, so a name that later resolves inward is refused.
+ * changed (and by DCI before its callbacks). Webhook attempts check the form with parseTargetUrl
+ * and the addresses in pinnedLookup, as they connect.
  */
-export async function checkTarget(raw: string, allowInsecure: boolean): Promise<URL> {
+export async function checkTarget(
+  raw: string,
+  allowInsecure: boolean,
+  resolve: Resolver = systemResolver,
+): Promise<URL> {
   const url = parseTargetUrl(raw, allowInsecure);
   if (allowInsecure) return url;
   const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (net.isIP(host)) return url;
-  const addresses = await resolveAll(host);
-  if (addresses.length === 0) throw new TargetRefused(`${host} does not resolve`);
-  if (addresses.some(isBlockedAddress)) {
-    throw new TargetRefused(`${host} resolves to a loopback, private or reserved address`);
-  }
+  await checkedAddresses(host, false, resolve);
   return url;
 }
