@@ -66,6 +66,10 @@ export interface WebhookConfig {
   keyRotationDays: number;
   /** 32-byte key (base64 or hex) that encrypts private signing keys at rest; null: stored unencrypted. */
   keySecret: Buffer | null;
+  /** Days a dispatched outbox event is kept, then deleted once nothing still needs it (0: forever). */
+  outboxRetentionDays: number;
+  /** Days a finished delivery (succeeded, failed, held) and its attempts are kept (0: forever). */
+  deliveryRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +114,8 @@ export const CONFIG_VARIABLES = [
   'HEARTH_WEBHOOK_KEY_OVERLAP_HOURS',
   'HEARTH_WEBHOOK_KEY_ROTATION_DAYS',
   'HEARTH_WEBHOOK_KEY_SECRET',
+  'HEARTH_OUTBOX_RETENTION_DAYS',
+  'HEARTH_WEBHOOK_LOG_RETENTION_DAYS',
   'HEARTH_DCI_PARTICIPANT_ID',
   'HEARTH_DCI_ID_TYPES',
   'HEARTH_DCI_MAX_RECORDS',
@@ -237,6 +243,8 @@ function loadWebhookConfig(r: Reader): WebhookConfig {
     keyOverlapHours: r.int('HEARTH_WEBHOOK_KEY_OVERLAP_HOURS', 168, 0, 24 * 365),
     keyRotationDays: r.int('HEARTH_WEBHOOK_KEY_ROTATION_DAYS', 90, 0, 3650),
     keySecret: readKey(r, 'HEARTH_WEBHOOK_KEY_SECRET'),
+    outboxRetentionDays: r.int('HEARTH_OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
+    deliveryRetentionDays: r.int('HEARTH_WEBHOOK_LOG_RETENTION_DAYS', 30, 0, 36_500),
   };
 }
 

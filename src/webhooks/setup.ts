@@ -8,6 +8,7 @@ import type { JobRunner } from '../jobs/runner.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
 import { createDeliveryWorker, type DeliveryOptions } from './delivery.js';
 import * as repo from './repo.js';
+import { purgeExpired } from './retention.js';
 import { createWebhookService } from './service.js';
 
 export interface WebhookSetupDeps {
@@ -24,11 +25,14 @@ export interface WebhookSetupDeps {
 export const DELIVERY_TASK = 'webhooks.deliver';
 /** Periodic task for stranded waiting deliveries and automatic key rotation (every minute). */
 export const MAINTENANCE_TASK = 'webhooks.maintain';
+/** Periodic task deleting old finished deliveries and dispatched outbox events (every 10 minutes). */
+export const RETENTION_TASK = 'webhooks.retention';
 
 /**
  * Wires webhooks into the app: the subscription service, the dispatcher consumer, the delivery
- * sweep and the maintenance sweep (both periodic tasks of the job runner, so they run in the
- * server with HEARTH_WORKERS=true and in `hearth worker`). Returns the service the routes call.
+ * sweep, the maintenance sweep and the retention sweep of deliveries and outbox events (periodic
+ * tasks of the job runner, so they run in the server with HEARTH_WORKERS=true and in
+ * `hearth worker`). Returns the service the routes call.
  */
 export function setupWebhooks(deps: WebhookSetupDeps) {
   const { db, config, jobs, dispatcher, log } = deps;
@@ -66,10 +70,20 @@ export function setupWebhooks(deps: WebhookSetupDeps) {
     if (promoted + rotated > 0) log?.info({ promoted, rotated }, 'webhook maintenance');
   });
 
+  /** Deletes finished deliveries and dispatched events past their retention (docs/decisions/0046). */
+  const purgeRetained = () =>
+    purgeExpired(db, { outboxDays: config.outboxRetentionDays, deliveryDays: config.deliveryRetentionDays });
+
+  jobs.addPeriodic(RETENTION_TASK, 600_000, async () => {
+    const purged = await purgeRetained();
+    if (purged.deliveries + purged.events > 0) log?.info(purged, 'webhook and outbox retention');
+  });
+
   return {
     ...service,
     rotateOldKeys,
     promoteStranded: worker.promoteStranded,
+    purgeRetained,
     /** Sends what is due now (tests, benchmarks; the periodic task does this in production). */
     deliverDue: (options?: DeliveryOptions) => worker.runDue(options),
   };
