@@ -94,8 +94,10 @@ export function createImportJob(deps: ImportJobDeps) {
       if (!raw) throw new PermanentJobError(`part ${seq + 1} of the upload is missing`);
       const staged: StagedRow[] = [];
       const errors: RowError[] = [];
-      for (const row of raw) {
-        const r = await validateRow(ctx, row);
+      for (let i = 0; i < raw.length; i++) {
+        // Validation is CPU work on this thread: let the previous chunk's COPY make progress.
+        if (i % 100 === 99) await new Promise<void>((resolve) => setImmediate(resolve));
+        const r = await validateRow(ctx, raw[i]);
         if (Array.isArray(r)) errors.push(...r);
         else staged.push(r);
       }
