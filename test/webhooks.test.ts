@@ -641,6 +641,40 @@ describe('webhook deliveries', () => {
     expect(JSON.stringify(rich.data.person.contacts)).not.toContain('254700000002');
     expect(rich.data.masked_fields).toContain('contacts');
   });
+
+  it('sends no personal fields while a consent is only in its grace period', async () => {
+    const integrationId = await activeIntegration();
+    const base = `/api/v1/integrations/${integrationId}/contracts`;
+    const contract = await ok(
+      await call(app, a.admin.token, 'POST', base, {
+        purpose: 'Grace follow-up',
+        data_categories: ['person'],
+        field_list: ['given_name', 'date_of_birth'],
+        consent_requirements: { vertical_ids: [a.verticals.HEALTH] },
+        active_from: hourAgo(),
+      }),
+      201,
+    );
+    await ok(await call(app, a.admin.token, 'POST', `${base}/${contract.contract_id}/activate`, {}));
+    await subscribe(integrationId, '/grace', ['person.updated'], { contract_id: contract.contract_id });
+    const person = await createPerson(app, a.admin.token);
+    const consent = await grantConsent(app, a.admin.token, person.person_id, a.verticals.HEALTH);
+    expect((await patchPerson(person.person_id, { given_name: 'Consented' })).statusCode).toBe(200);
+    await pumpUntil(() => at('/grace').length >= 1);
+    expect(JSON.parse(at('/grace')[0].body).data.person).toMatchObject({ given_name: 'Consented' });
+
+    const expired = await ok(
+      await call(app, a.admin.token, 'POST', `/api/v1/consents/${consent.consent_id}/expire`, {}),
+    );
+    expect(expired.status).toBe('expired');
+    expect(Date.parse(String(expired.grace_until))).toBeGreaterThan(Date.now());
+    expect((await patchPerson(person.person_id, { given_name: 'InGrace' })).statusCode).toBe(200);
+    await pumpUntil(() => at('/grace').length >= 2);
+    const during = JSON.parse(at('/grace')[1].body);
+    expect(during.data.person_id).toBe(person.person_id);
+    expect(during.data.person).toBeUndefined();
+    expect(at('/grace')[1].body).not.toContain('InGrace');
+  });
 });
 
 describe('webhook targets (SSRF)', () => {
