@@ -159,6 +159,41 @@ describe('token and metadata', () => {
     expect(m.resources.find((r: Json) => r.type === 'Individual').searchParams).toContain('birthdate');
   });
 
+  it('documents merge-patch and form bodies in GET /openapi.json, and still validates them', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json();
+    const media = (path: string, method: string) =>
+      Object.keys(doc.paths[`/api/v2/spp${path}`][method].requestBody.content).sort();
+    for (const path of ['/Individual/{identifier}', '/Group/{identifier}']) {
+      expect(media(path, 'patch'), path).toEqual(['application/json', 'application/merge-patch+json']);
+      expect(media(path, 'put'), path).toEqual(['application/json']);
+    }
+    for (const path of ['/oauth/token', '/token']) {
+      expect(media(path, 'post'), path).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    }
+    // One body schema validates every media type: a merge patch with an unknown member is a 422.
+    const { location } = await createIndividual();
+    const patch = await t.app.inject({
+      method: 'PATCH',
+      url: location,
+      headers: {
+        authorization: `Bearer ${a.admin.token}`,
+        'content-type': 'application/merge-patch+json',
+      },
+      payload: JSON.stringify({ nope: 1 }),
+    });
+    expect(patch.statusCode, patch.body).toBe(422);
+    expect(patch.json().errors[0]).toMatchObject({ field: 'nope', code: 'ERR_VAL_UNKNOWN_FIELD' });
+    const form = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/spp/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials&client_id=x&client_id=y',
+    });
+    // A repeated form field parses to an array, which the body schema refuses.
+    expect(form.statusCode, form.body).toBe(422);
+    expect(form.json().errors[0].field).toBe('client_id');
+  });
+
   it('refuses every resource route without a token (401) and with a missing scope (403)', async () => {
     for (const [method, path] of [
       ['GET', '/Individual'],

@@ -8,7 +8,7 @@ import {
   searchGroups,
   updateGroup,
 } from './group-ops.js';
-import { Id, IfMatch, scope, send } from './route-kit.js';
+import { Id, IfMatch, MERGE_PATCH_MEDIA, scope, send } from './route-kit.js';
 import {
   AddMemberIn,
   GroupIn,
@@ -78,6 +78,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox = async (v2) => {
             method === 'put'
               ? 'Replace a Group (members change with $add-member/$remove-member)'
               : 'Merge-patch a Group',
+          ...(method === 'patch' ? { consumes: MERGE_PATCH_MEDIA } : {}),
           params: Id,
           headers: IfMatch,
           body: method === 'put' ? GroupIn : GroupPatchIn,

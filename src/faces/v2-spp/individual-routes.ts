@@ -8,7 +8,7 @@ import {
   searchIndividuals,
   updateIndividual,
 } from './individual-ops.js';
-import { Id, IfMatch, scope, send } from './route-kit.js';
+import { Id, IfMatch, MERGE_PATCH_MEDIA, scope, send } from './route-kit.js';
 import {
   GroupMembershipListOut,
   IndividualIn,
@@ -132,6 +132,7 @@ export const individualRoutes: FastifyPluginAsyncTypebox = async (v2) => {
       schema: {
         tags,
         summary: 'Change an Individual with a JSON Merge Patch (If-Match: meta.versionId)',
+        consumes: MERGE_PATCH_MEDIA,
         params: Id,
         headers: IfMatch,
         body: IndividualPatchIn,

@@ -132,6 +132,8 @@ export const v2MetaRoutes: FastifyPluginAsyncTypebox = async (app) => {
             description:
               'Credentials as HTTP Basic, form body or JSON body. V2 scopes (individual:read, group:create, ' +
               'program_membership:update, vocabulary:read, …) map onto Hearth scopes; the answer lists the V2 names.',
+            // Validated by the one body schema whatever the media type (see MERGE_PATCH_MEDIA).
+            consumes: ['application/x-www-form-urlencoded', 'application/json'],
             body: TokenRequestBody,
             response: {
               200: Type.Object({

@@ -25,3 +25,10 @@ export const send = (reply: FastifyReply, o: Outcome) => {
 };
 
 export const scope = (s: string) => ({ auth: { scopes: [s] } });
+
+/**
+ * Media types of a PATCH body for the OpenAPI document (@fastify/swagger's `consumes`). Both are
+ * parsed as JSON and validated by the one `schema.body`; a `body.content` map would validate only
+ * the media types it names and let any other parsed type through unvalidated.
+ */
+export const MERGE_PATCH_MEDIA = ['application/merge-patch+json', 'application/json'];
