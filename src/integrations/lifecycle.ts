@@ -2,7 +2,7 @@ import { AppError, stateConflict } from '../http/errors.js';
 import type { IntegrationStatus } from './schemas.js';
 
 /**
- * The integration status machine (docs/decisions/0006-integration-lifecycle.md). Each action names
+ * The integration status machine (docs/decisions/0031-integration-lifecycle.md). Each action names
  * the statuses it is legal from and the status it leads to; anything else is a 409 naming the
  * current status. `review` with decision `returned` leads back to draft instead.
  */

@@ -49,7 +49,7 @@ function missingCodes(field: string, codes: string[]): AppError {
 /**
  * The shared registry of integration templates. Templates are global reference data managed by
  * ROOT; they name verticals by CODE, and instantiation maps the codes to the target tenant's
- * vertical ids (docs/decisions/0006-integration-lifecycle.md).
+ * vertical ids (docs/decisions/0031-integration-lifecycle.md).
  */
 export function createTemplateService(db: Database, deps: TemplateDeps) {
   return {
