@@ -159,6 +159,56 @@ describe('token and metadata', () => {
     expect(m.resources.find((r: Json) => r.type === 'Individual').searchParams).toContain('birthdate');
   });
 
+  it('lists extensions in /metadata: the system ones to anyone, a tenant’s own only to its tokens', async () => {
+    const register = async (tenant: TestTenant, name: string, applies_to: string, field: string) => {
+      const res = await call(t.app, tenant.admin.token, 'POST', '/api/v1/extension-schemas', {
+        name,
+        applies_to,
+        schema: { type: 'object', properties: { [field]: { type: 'number' } } },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+    };
+    await register(a, 'farmer', 'person', 'farm_size');
+    await register(b, 'fisher', 'household', 'boat_count');
+    const names = (m: Json) => m.extensions.map((e: Json) => e.name).sort();
+
+    const anonymous = await v2(null, 'GET', '/metadata');
+    expect(anonymous.statusCode).toBe(200);
+    expect(names(anonymous.json())).toEqual(['g2p']);
+    expect(anonymous.json().extensions[0]).toEqual({
+      url: 'urn:hearth:extension:g2p',
+      name: 'g2p',
+      module: 'hearth',
+      appliesTo: ['Individual', 'Group'],
+      fields: ['registration_date', 'is_partial_group'],
+    });
+    expect(anonymous.headers['cache-control']).toBe('public, max-age=300');
+    expect(anonymous.headers.vary).toContain('Authorization');
+
+    const ofA = await v2(registrar.token, 'GET', '/metadata');
+    expect(names(ofA.json())).toEqual(['farmer', 'g2p']);
+    expect(ofA.json().extensions.find((e: Json) => e.name === 'farmer')).toEqual({
+      url: 'urn:hearth:extension:farmer',
+      name: 'farmer',
+      module: 'tenant',
+      appliesTo: ['Individual'],
+      fields: ['farm_size'],
+    });
+    expect(ofA.headers['cache-control']).toBe('private, max-age=300');
+    const ofB = await v2(b.admin.token, 'GET', '/metadata');
+    expect(names(ofB.json())).toEqual(['fisher', 'g2p']);
+    expect(ofB.json().extensions.find((e: Json) => e.name === 'fisher').appliesTo).toEqual(['Group']);
+    // Another tenant's id in X-Tenant-Id changes nothing: only the token's own tenant is listed.
+    const crossed = await v2(registrar.token, 'GET', '/metadata', undefined, { 'x-tenant-id': b.tenantId });
+    expect(names(crossed.json())).toEqual(['farmer', 'g2p']);
+    // A token that does not verify is answered as no token; one without a registry scope likewise.
+    const forged = await v2(`${registrar.token.slice(0, -4)}AAAA`, 'GET', '/metadata');
+    expect(forged.statusCode).toBe(200);
+    expect(names(forged.json())).toEqual(['g2p']);
+    const consentsOnly = await a.client({ roles: ['registrar'], scopes: ['consents:read'] });
+    expect(names((await v2(consentsOnly.token, 'GET', '/metadata')).json())).toEqual(['g2p']);
+  });
+
   it('documents merge-patch and form bodies in GET /openapi.json, and still validates them', async () => {
     const doc = (await t.app.inject({ url: '/openapi.json' })).json();
     const media = (path: string, method: string) =>

@@ -1,9 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { parseBearer } from '../../auth/authenticator.js';
+import { rateLimited } from '../../auth/hooks.js';
 import { clientCredentialsGrant } from '../../auth/oauth.js';
+import { type Actor, hasScope, type Principal } from '../../auth/principal.js';
 import { TokenRequestBody, TokenResponse } from '../../auth/routes.js';
+import type { Scope } from '../../auth/scopes.js';
+import { AppError } from '../../http/errors.js';
 import { buildProblem, toAppError } from '../../http/problem.js';
 import { errorResponses } from '../../http/schemas.js';
+import { type ExtensionSchemaOut, SYSTEM_EXTENSIONS } from '../../registry/extensions.js';
 import { ISO_5218 } from '../../vocabulary/seed.js';
 import {
   GROUP_ID_SYSTEM,
@@ -69,7 +75,12 @@ export const METADATA = {
     identityTypes: systemOfIdentityType('{id-type code}'),
     gender: ISO_5218,
   },
-  extensions: [] as string[],
+  /** Filled per request by `extensionsFor`: system extensions, and the caller's tenant's with a token. */
+  extensions: [] as ExtensionMeta[],
+  extensionsVisibility:
+    'Without a token: the extensions every tenant has. With a bearer token holding vocabulary:read, ' +
+    'persons:* or households:*: those and the extensions registered by the token’s tenant ' +
+    '(GET /api/v1/extension-schemas). An invalid token is answered as no token.',
   authentication: {
     type: 'oauth2',
     flow: 'client_credentials',
@@ -80,9 +91,58 @@ export const METADATA = {
   errors: 'application/problem+json (RFC 9457) with detail, code and errors[]',
 };
 
+/** An extension as OpenSPP's `/metadata` lists it (url, module, appliesTo, fields), with its `extension{}` key. */
+interface ExtensionMeta {
+  url: string;
+  name: string;
+  module: 'hearth' | 'tenant';
+  appliesTo: ('Individual' | 'Group')[];
+  fields: string[];
+}
+
+const APPLIES_TO: Record<string, ExtensionMeta['appliesTo']> = {
+  person: ['Individual'],
+  household: ['Group'],
+  both: ['Individual', 'Group'],
+};
+
+function extensionMeta(
+  row: Pick<ExtensionSchemaOut, 'name' | 'namespace' | 'applies_to' | 'schema'>,
+  module: ExtensionMeta['module'],
+): ExtensionMeta {
+  const props = row.schema.properties;
+  return {
+    url: row.namespace,
+    name: row.name,
+    module,
+    appliesTo: APPLIES_TO[row.applies_to] ?? [],
+    fields: props && typeof props === 'object' ? Object.keys(props) : [],
+  };
+}
+
+const SYSTEM_EXTENSION_META = Object.values(SYSTEM_EXTENSIONS).map((e) => extensionMeta(e, 'hearth'));
+
+/** Scopes that let a token see its tenant's extension schemas here (the native list needs the first). */
+const EXTENSION_READERS: Scope[] = [
+  'vocabulary:read',
+  'persons:read',
+  'persons:write',
+  'households:read',
+  'households:write',
+];
+
+const ExtensionMetaSchema = Type.Object({
+  url: Type.String({ examples: ['urn:hearth:extension:farmer'] }),
+  name: Type.String({ description: 'the key of this extension in a resource’s `extension` object' }),
+  module: Type.Union([Type.Literal('hearth'), Type.Literal('tenant')]),
+  appliesTo: Type.Array(Type.Union([Type.Literal('Individual'), Type.Literal('Group')])),
+  fields: Type.Array(Type.String()),
+});
+
 const MetadataSchema = Type.Object(
   {
     apiVersion: Type.String(),
+    extensions: Type.Array(ExtensionMetaSchema),
     resources: Type.Array(Type.Object({ type: Type.String() }, { additionalProperties: true })),
     authentication: Type.Object(
       { type: Type.String(), token_endpoint: Type.String() },
@@ -96,17 +156,61 @@ const MetadataSchema = Type.Object(
 export const v2MetaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app.hearth;
 
+  /**
+   * The principal of an optional bearer token on this public route, or null (no token, another
+   * scheme, or a token that does not verify: answered as anonymous). A valid token counts against
+   * its client's rate limit like any authenticated request.
+   */
+  async function optionalPrincipal(authorization: string | undefined): Promise<Principal | null> {
+    const token = authorization ? parseBearer(authorization) : null;
+    if (!token) return null;
+    let principal: Principal;
+    try {
+      principal = await services.authenticator.fromBearer(token);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) return null;
+      throw err;
+    }
+    const limit = principal.rateLimitPerMinute ?? app.hearth.config.rateLimitPerMinute;
+    const decision = await services.limiter.consume(`client:${principal.clientId}`, limit);
+    if (!decision.allowed) throw rateLimited(decision);
+    return principal;
+  }
+
+  /** System extensions, then the tenant's own: only ever the tenant of the caller's token. */
+  async function extensionsFor(principal: Principal | null, requestId: string, ip: string) {
+    if (!principal?.tenantId || !EXTENSION_READERS.some((s) => hasScope(principal, s)))
+      return SYSTEM_EXTENSION_META;
+    const actor: Actor = {
+      principal,
+      tenantId: principal.tenantId,
+      correlationId: requestId,
+      ip,
+      sourceSystem: principal.sourceSystem,
+      audit: { recorded: false },
+    };
+    const rows = await services.extensions.list(actor);
+    return [...SYSTEM_EXTENSION_META, ...rows.map((r) => extensionMeta(r, 'tenant'))];
+  }
+
   app.get(
     '/metadata',
     {
       config: { auth: { public: true } },
       schema: {
         tags: ['openspp-v2'],
-        summary: 'What this OpenSPP API V2 face offers (public)',
+        summary: 'What this OpenSPP API V2 face offers (public; a bearer token adds its tenant’s extensions)',
         response: { 200: MetadataSchema },
       },
     },
-    async (_request, reply) => reply.header('Cache-Control', 'public, max-age=300').send(METADATA),
+    async (request, reply) => {
+      const principal = await optionalPrincipal(request.headers.authorization);
+      const extensions = await extensionsFor(principal, request.id, request.ip);
+      return reply
+        .header('Cache-Control', principal ? 'private, max-age=300' : 'public, max-age=300')
+        .header('Vary', 'Authorization')
+        .send({ ...METADATA, extensions });
+    },
   );
 
   await app.register(async (token) => {
