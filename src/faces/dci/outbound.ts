@@ -10,7 +10,8 @@ import { signEnvelope } from './signature.js';
 /**
  * What Hearth sends to DCI callers: envelopes signed with Hearth's published Ed25519 key (the one
  * of /.well-known/jwks.json), a short-lived bearer token of ours on every callback, and delivery
- * through the webhook engine's SSRF guard and HTTP client (no redirects, capped answers).
+ * through the webhook engine's SSRF guard and HTTP client (no redirects, capped answers), which
+ * connects only to the addresses it checked as it connects (docs/decisions/0046, 0066).
  */
 /** One attempt; `permanent` when retrying cannot help (the target is refused). */
 export type PostOutcome = AttemptOutcome & { permanent?: boolean };
@@ -57,8 +58,11 @@ export function createOutbound(config: Config, keys: KeyStore): Outbound {
 
     async post(url, audience, action, body) {
       const started = performance.now();
+      const allowInsecure = config.webhooks.allowInsecureTargets;
       try {
-        await checkTarget(url, config.webhooks.allowInsecureTargets);
+        // The URL's form and the name's current addresses, before a bearer token is minted. A
+        // refusal is final (0066). This does not protect the connection: the name is resolved again.
+        await checkTarget(url, allowInsecure);
       } catch (err) {
         const message = err instanceof TargetRefused ? `target refused: ${err.message}` : String(err);
         return {
@@ -69,7 +73,7 @@ export function createOutbound(config: Config, keys: KeyStore): Outbound {
           permanent: true,
         };
       }
-      return postDelivery(
+      const outcome = await postDelivery(
         url,
         {
           'content-type': 'application/json',
@@ -78,8 +82,17 @@ export function createOutbound(config: Config, keys: KeyStore): Outbound {
           'user-agent': 'hearth-dci',
         },
         body,
-        { timeoutMs: config.webhooks.timeoutMs, maxBytes: config.webhooks.responseMaxBytes },
+        {
+          timeoutMs: config.webhooks.timeoutMs,
+          maxBytes: config.webhooks.responseMaxBytes,
+          // The address rule again as the socket connects, on the very answer it connects to
+          // (pinnedLookup): a name that answered a public address above and a private one now
+          // (DNS rebinding) is refused without a connection.
+          allowInsecure,
+        },
       );
+      // Refused as it connected: as final as a refusal before the attempt.
+      return outcome.error?.startsWith('target refused: ') ? { ...outcome, permanent: true } : outcome;
     },
   };
 }
