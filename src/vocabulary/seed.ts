@@ -54,8 +54,9 @@ export const VOCABULARIES: VocabularySeed[] = [
   },
   {
     code: 'membership-role',
-    name: 'Household membership roles',
-    extendable: true,
+    name: 'Household membership roles (base roles only)',
+    // Seed 004: "Household relationships MUST use base relationships only" (docs/decisions/0007).
+    extendable: false,
     codes: [
       ['head', 'Head of household'],
       ['spouse', 'Spouse or partner'],
