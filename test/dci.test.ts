@@ -171,6 +171,34 @@ describe('DCI token API and keys', () => {
     expectDciError(scope, 400, 'err.request.bad');
     expect(scope.json().error).toBe('invalid_scope');
   });
+
+  it('documents form and JSON token bodies in GET /openapi.json, and validates both', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json();
+    const body = doc.paths['/dci/oauth2/client/token'].post.requestBody;
+    expect(Object.keys(body.content).sort()).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+    ]);
+    for (const media of Object.values(body.content) as { schema: { properties: object } }[]) {
+      expect(Object.keys(media.schema.properties)).toEqual(
+        expect.arrayContaining(['grant_type', 'client_id', 'client_secret', 'scope']),
+      );
+    }
+    // One body schema for both: a repeated form field parses to an array, which it refuses.
+    const repeated = await t.app.inject({
+      method: 'POST',
+      url: '/dci/oauth2/client/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `grant_type=client_credentials&client_id=${dci.clientId}&client_id=other&client_secret=${dci.secret}`,
+    });
+    expectDciError(repeated, 422, 'err.request.bad');
+    const json = await t.app.inject({
+      method: 'POST',
+      url: '/dci/oauth2/client/token',
+      payload: { grant_type: 'client_credentials', client_id: [dci.clientId], client_secret: dci.secret },
+    });
+    expectDciError(json, 422, 'err.request.bad');
+  });
 });
 
 describe('DCI sync search', () => {

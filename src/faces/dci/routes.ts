@@ -10,7 +10,7 @@ import { sendDciError } from './render.js';
 import { AckResponse, CallbackEnvelope, DciErrorBody, EnvelopeBody } from './schemas.js';
 import type { DciService } from './service.js';
 
-/** DCI token scopes → Hearth scopes (docs/decisions/0062-dci-token.md). */
+/** DCI token scopes → Hearth scopes (docs/decisions/0062-dci-access.md). */
 export function dciScope(name: string): Scope[] | null {
   if (name === 'registry.search' || name === 'registry.subscribe') return ['dci:search'];
   return isScope(name) ? [name] : null;
@@ -108,6 +108,9 @@ export const dciRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Scopes `registry.search` and `registry.subscribe` map to `dci:search`. The token is the same EdDSA ' +
           'JWT as /oauth/token; `expires_in` is a string, as in the DCI authz API.',
+        // Both media types are parsed (the form parser of app.ts, or JSON) and validated against
+        // the one body schema; `consumes` only tells the OpenAPI document so.
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: TokenRequestBody,
         response: { 200: DciToken, ...ERRORS },
       },
