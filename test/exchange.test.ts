@@ -379,6 +379,227 @@ describe('pull', () => {
   });
 });
 
+describe('pull: memberships and relationships', () => {
+  let p: TestTenant;
+  let live: Live;
+  let contractId: string;
+  const ids: Record<'mother' | 'child' | 'spouse' | 'ex', string> = {
+    mother: '',
+    child: '',
+    spouse: '',
+    ex: '',
+  };
+  let householdId: string;
+  let motherOf: string;
+  let spouseOf: string;
+  const FIELDS = ['full_name', 'memberships', 'relationships'];
+  const today = new Date().toISOString().slice(0, 10);
+
+  async function relate(person: string, related: string, type: string) {
+    const res = await call(t.app, p.admin.token, 'POST', '/api/v1/relationships', {
+      person_id: person,
+      related_person_id: related,
+      relationship_type: type,
+      effective_from: '2020-01-01',
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json().relationship_id as string;
+  }
+
+  beforeAll(async () => {
+    p = await createTestTenant(t);
+    live = await liveIntegration(p);
+    contractId = await newContract(live, {
+      data_categories: ['person', 'membership', 'relationship'],
+      field_list: FIELDS,
+    });
+    for (const who of ['mother', 'child', 'spouse', 'ex'] as const) {
+      ids[who] = (await createPerson(t.app, p.admin.token, { full_name: unique(who) })).person_id;
+    }
+    // The spouse has no consent: it must not show through its relationship, not even its id.
+    for (const who of ['mother', 'child', 'ex'] as const) {
+      await grantConsent(t.app, p.admin.token, ids[who], p.verticals.HEALTH);
+    }
+    const hh = await call(t.app, p.admin.token, 'POST', '/api/v1/households', {
+      household_name: 'Links household',
+      leader_id: ids.mother,
+    });
+    expect(hh.statusCode, hh.body).toBe(201);
+    householdId = hh.json().household_id;
+    const member = await call(t.app, p.admin.token, 'POST', `/api/v1/households/${householdId}/members`, {
+      person_id: ids.child,
+      relationship_type: 'child',
+      effective_from: today,
+    });
+    expect(member.statusCode, member.body).toBe(201);
+    motherOf = await relate(ids.mother, ids.child, 'mother');
+    spouseOf = await relate(ids.spouse, ids.mother, 'spouse');
+    // An ended relationship is history, not exported.
+    const ended = await relate(ids.ex, ids.mother, 'spouse');
+    const end = await call(t.app, p.admin.token, 'POST', `/api/v1/relationships/${ended}/end`, {
+      effective_until: today,
+      reason_code: 'DATA_ERROR',
+    });
+    expect(end.statusCode, end.body).toBe(200);
+  });
+
+  const motherToChild = () => ({
+    relationship_id: motherOf,
+    person_id: ids.mother,
+    related_person_id: ids.child,
+    relationship_type: 'mother',
+    effective_from: '2020-01-01',
+    effective_until: null,
+    verification_status: 'provisional',
+  });
+
+  it('a contract needs the category of each link field', async () => {
+    for (const [field, category] of [
+      ['memberships', 'membership'],
+      ['relationships', 'relationship'],
+    ]) {
+      const res = await call(t.app, p.admin.token, 'POST', iurl(live.id, '/contracts'), {
+        purpose: 'Links',
+        data_categories: ['person'],
+        field_list: ['full_name', field],
+        consent_requirements: { vertical_ids: [p.verticals.HEALTH] },
+        active_from: hourAgo(),
+      });
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().errors[0]).toMatchObject({ field: 'field_list[1]' });
+      expect(res.json().errors[0].message).toContain(category);
+    }
+  });
+
+  it('json: each person’s open memberships and active relationships, never the unconsented person', async () => {
+    const res = await pull(live, { contract_id: contractId });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    const byId = new Map<string, Record<string, unknown>>();
+    const names = new Map<string, string>();
+    for (const who of ['mother', 'child', 'ex'] as const) {
+      const rec = body.payload.find((r: { full_name: string }) => r.full_name.startsWith(who));
+      expect(rec, who).toBeTruthy();
+      byId.set(ids[who], rec);
+      names.set(who, rec.full_name);
+    }
+    expect(body.payload).toHaveLength(3);
+    const mother = byId.get(ids.mother)!;
+    expect(Object.keys(mother)).toEqual([...FIELDS, 'masked_fields']);
+    expect(mother.memberships).toEqual([
+      {
+        membership_id: expect.any(String),
+        household_id: householdId,
+        relationship_type: 'head',
+        effective_from: today,
+        effective_until: null,
+        verification_status: 'provisional',
+      },
+    ]);
+    expect(mother.relationships).toEqual([motherToChild()]);
+    expect(mother.masked_fields).toEqual([]);
+    const child = byId.get(ids.child)!;
+    expect(child.memberships).toMatchObject([{ household_id: householdId, relationship_type: 'child' }]);
+    expect(child.relationships).toEqual([motherToChild()]);
+    const ex = byId.get(ids.ex)!;
+    expect(ex).toMatchObject({ memberships: [], relationships: [] });
+    // Neither the spouse's id nor its relationship row leaves.
+    expect(res.body).not.toContain(ids.spouse);
+    expect(res.body).not.toContain(spouseOf);
+  });
+
+  it('csv: the lists as JSON text', async () => {
+    const res = await pull(live, { contract_id: contractId, format: 'csv' });
+    expect(res.statusCode, res.body).toBe(200);
+    const rows = parseCsv(res.body) as string[][];
+    expect(rows[0]).toEqual([...FIELDS, 'masked_fields']);
+    expect(rows).toHaveLength(4);
+    const mother = rows.find((r) => r[0].startsWith('mother'))!;
+    expect(JSON.parse(mother[1])).toMatchObject([{ household_id: householdId, relationship_type: 'head' }]);
+    expect(JSON.parse(mother[2])).toEqual([motherToChild()]);
+    const child = rows.find((r) => r[0].startsWith('child'))!;
+    expect(JSON.parse(child[1])).toMatchObject([{ household_id: householdId, relationship_type: 'child' }]);
+    expect(JSON.parse(child[2])).toEqual([motherToChild()]);
+    const ex = rows.find((r) => r[0].startsWith('ex'))!;
+    expect([ex[1], ex[2]]).toEqual(['[]', '[]']);
+    expect(res.body).not.toContain(ids.spouse);
+  });
+
+  it('xml: memberships/membership and relationships/relationship elements', async () => {
+    const res = await pull(live, { contract_id: contractId, format: 'xml' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(XMLValidator.validate(res.body)).toBe(true);
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      parseTagValue: false,
+      isArray: (name) => ['record', 'membership', 'relationship', 'field'].includes(name),
+    });
+    interface LinkRecord {
+      full_name: string;
+      memberships: '' | { membership: Record<string, string>[] };
+      relationships: '' | { relationship: Record<string, string>[] };
+    }
+    const records = parser.parse(res.body).records.record as LinkRecord[];
+    const list = <K extends 'memberships' | 'relationships'>(r: LinkRecord, k: K) =>
+      r[k] as Exclude<LinkRecord[K], ''>;
+    expect(records).toHaveLength(3);
+    const mother = records.find((r) => r.full_name.startsWith('mother'))!;
+    expect(list(mother, 'memberships').membership).toEqual([
+      expect.objectContaining({
+        household_id: householdId,
+        relationship_type: 'head',
+        effective_from: today,
+      }),
+    ]);
+    expect(list(mother, 'relationships').relationship).toEqual([
+      expect.objectContaining({
+        relationship_id: motherOf,
+        person_id: ids.mother,
+        related_person_id: ids.child,
+        relationship_type: 'mother',
+      }),
+    ]);
+    const child = records.find((r) => r.full_name.startsWith('child'))!;
+    expect(list(child, 'relationships').relationship[0].relationship_id).toBe(motherOf);
+    const ex = records.find((r) => r.full_name.startsWith('ex'))!;
+    expect(ex.memberships).toBe('');
+    expect(ex.relationships).toBe('');
+    expect(res.body).not.toContain(ids.spouse);
+  });
+
+  it('links are masked like person fields: a tenant may classify them sensitive', async () => {
+    const q = await createTestTenant(t, { field_classification: { relationships: 'sensitive' } });
+    const l = await liveIntegration(q);
+    const c = await newContract(l, {
+      data_categories: ['person', 'membership', 'relationship'],
+      field_list: FIELDS,
+    });
+    const [x, y] = [
+      await createPerson(t.app, q.admin.token, { full_name: unique('X') }),
+      await createPerson(t.app, q.admin.token, { full_name: unique('Y') }),
+    ];
+    for (const who of [x, y]) await grantConsent(t.app, q.admin.token, who.person_id, q.verticals.HEALTH);
+    const rel = await call(t.app, q.admin.token, 'POST', '/api/v1/relationships', {
+      person_id: x.person_id,
+      related_person_id: y.person_id,
+      relationship_type: 'parent',
+      effective_from: '2020-01-01',
+    });
+    expect(rel.statusCode, rel.body).toBe(201);
+    for (const format of ['json', 'csv', 'xml']) {
+      const res = await pull(l, { contract_id: c, format });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.body, format).not.toContain(rel.json().relationship_id);
+    }
+    const records = (await pull(l, { contract_id: c })).json().payload;
+    expect(records).toHaveLength(2);
+    for (const r of records) {
+      expect(r.relationships).toEqual([]);
+      expect(r.masked_fields).toEqual(['relationships']);
+    }
+  });
+});
+
 describe('refusals: contract, caller and integration status, each logged', () => {
   let live: Live;
   let contractId: string;

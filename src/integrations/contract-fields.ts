@@ -1,6 +1,6 @@
 /**
- * The field names a contract's `field_list` may name: a person's top-level fields and, prefixed
- * `household.`, a household's. Pull projects records to these names and push accepts only them;
+ * The field names a contract's `field_list` may name: a person's top-level fields, prefixed
+ * `household.`, a household's, and the person's links (`memberships`, `relationships`). Pull projects records to these names and push accepts only them;
  * the registry module imports the same lists so the two never drift apart.
  */
 export const PERSON_FIELDS = [
@@ -43,11 +43,24 @@ export const HOUSEHOLD_FIELDS = [
 ] as const;
 export type HouseholdField = (typeof HOUSEHOLD_FIELDS)[number];
 
-export const CONTRACT_FIELDS: readonly string[] = [...PERSON_FIELDS, ...HOUSEHOLD_FIELDS];
+/**
+ * A pulled person's links, each a list: its open household memberships and its active family
+ * relationships (docs/decisions/0030-data-exchange.md). Readable, never pushed.
+ */
+export const LINK_FIELDS = ['memberships', 'relationships'] as const;
+export type LinkField = (typeof LINK_FIELDS)[number];
+
+export const CONTRACT_FIELDS: readonly string[] = [...PERSON_FIELDS, ...HOUSEHOLD_FIELDS, ...LINK_FIELDS];
 
 /** What a contract may share: a category must be listed for its fields to be exchanged. */
 export const DATA_CATEGORIES = ['person', 'household', 'membership', 'relationship'] as const;
 export type DataCategory = (typeof DATA_CATEGORIES)[number];
+
+/** The category each link field needs. */
+export const LINK_CATEGORY: Record<LinkField, DataCategory> = {
+  memberships: 'membership',
+  relationships: 'relationship',
+};
 
 export function isPersonField(name: string): name is PersonField {
   return (PERSON_FIELDS as readonly string[]).includes(name);
@@ -57,6 +70,10 @@ export function isHouseholdField(name: string): name is HouseholdField {
   return (HOUSEHOLD_FIELDS as readonly string[]).includes(name);
 }
 
+export function isLinkField(name: string): name is LinkField {
+  return (LINK_FIELDS as readonly string[]).includes(name);
+}
+
 export function isContractField(name: string): boolean {
-  return isPersonField(name) || isHouseholdField(name);
+  return isPersonField(name) || isHouseholdField(name) || isLinkField(name);
 }

@@ -1,5 +1,11 @@
 import { AppError, type FieldError } from '../http/errors.js';
-import { isContractField, isHouseholdField, isPersonField } from './contract-fields.js';
+import {
+  isContractField,
+  isHouseholdField,
+  isLinkField,
+  isPersonField,
+  LINK_CATEGORY,
+} from './contract-fields.js';
 
 function ruleViolation(errors: FieldError[]): AppError {
   const first = errors[0];
@@ -9,9 +15,10 @@ function ruleViolation(errors: FieldError[]): AppError {
 }
 
 /**
- * A field list names only real fields (person fields, `household.`-prefixed household fields), and
- * each field's category is among the data categories: person fields need `person`, household
- * fields need `household`.
+ * A field list names only real fields (person fields, `household.`-prefixed household fields,
+ * `memberships`, `relationships`), and each field's category is among the data categories: person
+ * fields need `person`, household fields `household`, `memberships` `membership` and
+ * `relationships` `relationship`.
  */
 export function checkContractContent(
   content: { data_categories: readonly string[]; field_list: readonly string[] },
@@ -21,13 +28,21 @@ export function checkContractContent(
   content.field_list.forEach((name, i) => {
     const field = `${prefix}field_list[${i}]`;
     if (!isContractField(name)) {
-      errors.push({ field, message: `"${name}" is not a person field or a household.* field` });
+      errors.push({
+        field,
+        message: `"${name}" is not a person field, a household.* field, memberships or relationships`,
+      });
     } else if (isPersonField(name) && !content.data_categories.includes('person')) {
       errors.push({ field, message: `"${name}" is a person field: data_categories must include person` });
     } else if (isHouseholdField(name) && !content.data_categories.includes('household')) {
       errors.push({
         field,
         message: `"${name}" is a household field: data_categories must include household`,
+      });
+    } else if (isLinkField(name) && !content.data_categories.includes(LINK_CATEGORY[name])) {
+      errors.push({
+        field,
+        message: `"${name}" needs data_categories to include ${LINK_CATEGORY[name]}`,
       });
     }
   });

@@ -1,6 +1,9 @@
+import { classificationOf } from '../access/classification.js';
+import type { Overrides, PersonDecision } from '../access/person-access.js';
 import type { HouseholdView } from '../registry/household-schemas.js';
 import type { PersonView } from '../registry/person-schemas.js';
-import { HOUSEHOLD_FIELD_PREFIX, isHouseholdField } from './contract-fields.js';
+import { HOUSEHOLD_FIELD_PREFIX, isHouseholdField, isLinkField, type LinkField } from './contract-fields.js';
+import type { MembershipLink, RelationshipLink } from './exchange-pull-repo.js';
 import { cellOf } from './formats/csv.js';
 
 /** A household as a pulled record may show it: the masked view and the members the caller may see. */
@@ -9,6 +12,30 @@ export interface HouseholdPart {
   members: { person_id: string; relationship_type: string }[];
   /** The household exists but its leader's consent hides it from the caller. */
   hidden: boolean;
+}
+
+/**
+ * A person's links as a pulled record shows them. Relationships hold only those whose other
+ * person the caller may see (consented for export); `hidden` names the link fields the person's
+ * own masking withholds (their lists are then empty).
+ */
+export interface LinksPart {
+  memberships: Omit<MembershipLink, 'person_id'>[];
+  relationships: RelationshipLink[];
+  hidden: LinkField[];
+}
+
+/**
+ * May this caller see the link field of a person, given the decision on that person? Links are
+ * classified like person fields (`personal` unless the tenant overrides `memberships` or
+ * `relationships`); memberships also carry household ids, so they follow `household_id` too.
+ */
+export function linkShown(field: LinkField, d: PersonDecision, overrides: Overrides): boolean {
+  const shown = (name: string) => {
+    const cls = classificationOf(name, overrides);
+    return cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive));
+  };
+  return field === 'memberships' ? shown('memberships') && shown('household_id') : shown('relationships');
 }
 
 export interface ProjectedRecord {
@@ -23,18 +50,32 @@ const householdFieldsOf = (fieldList: readonly string[]) =>
 /**
  * A person, already masked by the access decision (person-access.ts), cut down to the
  * contract's field_list. masked_fields names, among those fields, the ones withheld or partly
- * masked for this caller; household fields are named with their `household.` prefix.
+ * masked for this caller; household fields are named with their `household.` prefix. Link
+ * fields (`memberships`, `relationships`) come from `links`, already consent-filtered.
  */
 export function projectPerson(
   view: PersonView,
   fieldList: readonly string[],
   household: HouseholdPart | null,
+  links: LinksPart | null = null,
 ): ProjectedRecord {
   const person = view as unknown as Record<string, unknown>;
   const record: Record<string, unknown> = {};
   const personFields = personFieldsOf(fieldList);
-  for (const f of personFields) record[f] = person[f] ?? null;
   const masked = view.masked_fields.filter((m) => personFields.includes(m.split('.')[0]));
+  for (const f of personFields) {
+    if (!isLinkField(f)) {
+      record[f] = person[f] ?? null;
+      continue;
+    }
+    const list = links?.[f] ?? [];
+    if (links?.hidden.includes(f)) {
+      record[f] = [];
+      if (list.length > 0) masked.push(f);
+    } else {
+      record[f] = list;
+    }
+  }
 
   const householdFields = householdFieldsOf(fieldList);
   if (householdFields.length > 0) {

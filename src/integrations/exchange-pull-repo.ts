@@ -100,6 +100,65 @@ export async function openMembers(
   return rows;
 }
 
+/** An open household membership of a pulled person, as a pull shows it. */
+export interface MembershipLink {
+  membership_id: string;
+  household_id: string;
+  person_id: string;
+  relationship_type: string;
+  effective_from: string;
+  effective_until: string | null;
+  verification_status: string;
+}
+
+/** Open (not ended) household memberships of the given persons, oldest first. */
+export async function openMembershipsOf(
+  q: Queryable,
+  tenantId: string,
+  personIds: readonly string[],
+): Promise<MembershipLink[]> {
+  if (personIds.length === 0) return [];
+  const { rows } = await q.query<MembershipLink>(
+    `SELECT id AS membership_id, household_id, person_id, relationship_type, effective_from, effective_until,
+            verification_status
+       FROM household_members
+      WHERE tenant_id = $1 AND person_id = ANY ($2::uuid[]) AND ended_at IS NULL
+      ORDER BY person_id, created_at, id`,
+    [tenantId, personIds],
+  );
+  return rows;
+}
+
+/** An active family relationship, as stored: person_id is the <relationship_type> of related_person_id. */
+export interface RelationshipLink {
+  relationship_id: string;
+  person_id: string;
+  related_person_id: string;
+  relationship_type: string;
+  effective_from: string;
+  effective_until: string | null;
+  verification_status: string;
+}
+
+/** Active relationships in which any of the given persons takes part, on either side. */
+export async function activeRelationshipsOf(
+  q: Queryable,
+  tenantId: string,
+  personIds: readonly string[],
+): Promise<RelationshipLink[]> {
+  if (personIds.length === 0) return [];
+  const { rows } = await q.query<RelationshipLink>(
+    `SELECT id AS relationship_id, person_id, related_person_id, relationship_type, effective_from,
+            effective_until, verification_status
+       FROM relationships
+      WHERE tenant_id = $1 AND status = 'active'
+        AND (person_id = ANY ($2::uuid[]) OR related_person_id = ANY ($2::uuid[]))
+      ORDER BY id`,
+    [tenantId, personIds],
+  );
+  return rows;
+}
+
 /** Does the person hold an active consent in every listed vertical? */
 export async function meetsConsentRequirements(
   q: Queryable,

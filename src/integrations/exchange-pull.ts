@@ -10,11 +10,25 @@ import { findHouseholds } from '../registry/household-repo.js';
 import { householdView } from '../registry/household-service.js';
 import type { PersonRow } from '../registry/person-repo.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
-import { isHouseholdField } from './contract-fields.js';
+import { isHouseholdField, isLinkField, LINK_FIELDS } from './contract-fields.js';
 import type { ContractRow } from './contract-repo.js';
 import { admit, completed, logRefusal } from './exchange-gate.js';
-import { csvColumns, csvRow, type HouseholdPart, projectPerson } from './exchange-project.js';
-import { type Eligibility, eligibleChunk, openMembers, pageEnd } from './exchange-pull-repo.js';
+import {
+  csvColumns,
+  csvRow,
+  type HouseholdPart,
+  type LinksPart,
+  linkShown,
+  projectPerson,
+} from './exchange-project.js';
+import {
+  activeRelationshipsOf,
+  type Eligibility,
+  eligibleChunk,
+  openMembers,
+  openMembershipsOf,
+  pageEnd,
+} from './exchange-pull-repo.js';
 import * as xrepo from './exchange-repo.js';
 import {
   type ExchangeFormat,
@@ -74,11 +88,55 @@ export function createPullService(db: Database, settings: TenantSettingsCache) {
     const households = contract.field_list.some(isHouseholdField)
       ? await householdsOf(tx, actor, tenantId, visible)
       : new Map<string, HouseholdPart>();
+    const links = contract.field_list.some(isLinkField)
+      ? await linksOf(tx, actor, tenantId, visible, contract.field_list)
+      : new Map<string, Omit<LinksPart, 'hidden'>>();
     return visible.map((r) => {
-      const view = personView(r, decisions.get(r.id)!, overrides);
+      const decision = decisions.get(r.id)!;
+      const view = personView(r, decision, overrides);
       const household = r.household_id ? (households.get(r.household_id) ?? null) : null;
-      return projectPerson(view, contract.field_list, household).record;
+      const own = links.get(r.id) ?? { memberships: [], relationships: [] };
+      const hidden = LINK_FIELDS.filter((f) => !linkShown(f, decision, overrides));
+      return projectPerson(view, contract.field_list, household, { ...own, hidden }).record;
     });
+  }
+
+  /**
+   * Open household memberships and active family relationships of a chunk's persons. A
+   * relationship appears only when the caller may also see the other person (an active consent
+   * allowing export, as for the person itself): otherwise even the other person's id would leak.
+   */
+  async function linksOf(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    persons: PersonRow[],
+    fieldList: readonly string[],
+  ): Promise<Map<string, Omit<LinksPart, 'hidden'>>> {
+    const ids = persons.map((p) => p.id);
+    const out = new Map<string, Omit<LinksPart, 'hidden'>>(
+      ids.map((id) => [id, { memberships: [], relationships: [] }]),
+    );
+    if (fieldList.includes('memberships')) {
+      for (const { person_id, ...m } of await openMembershipsOf(tx, tenantId, ids)) {
+        out.get(person_id)?.memberships.push(m);
+      }
+    }
+    if (fieldList.includes('relationships')) {
+      const rels = await activeRelationshipsOf(tx, tenantId, ids);
+      const others = [...new Set(rels.flatMap((r) => [r.person_id, r.related_person_id]))];
+      const seen = await decideMany(tx, actor, tenantId, others, 'export');
+      const shown = (id: string) => {
+        const d = seen.get(id);
+        return d?.visible === true && d.level === 'full';
+      };
+      for (const r of rels) {
+        if (!shown(r.person_id) || !shown(r.related_person_id)) continue;
+        out.get(r.person_id)?.relationships.push(r);
+        out.get(r.related_person_id)?.relationships.push(r);
+      }
+    }
+    return out;
   }
 
   /** Households of a chunk, seen through their leaders' consent; members the caller may see. */

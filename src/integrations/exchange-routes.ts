@@ -34,8 +34,9 @@ const XML_DOC =
   'format=xml: `<?xml version="1.0" encoding="UTF-8"?><records exchange_id="…"><record>…</record>…</records>`, ' +
   'one `record` element per person holding one element per field_list field in its order (household ' +
   'fields nested in `household`); null values are empty elements; lists repeat a singular child ' +
-  '(`identities/identity`, `contacts/contact`, `household/members/member`, `masked_fields/field`, ' +
-  '`address/line`); `extensions` holds JSON text.';
+  '(`identities/identity`, `contacts/contact`, `household/members/member`, ' +
+  '`memberships/membership`, `relationships/relationship`, `masked_fields/field`, `address/line`); ' +
+  '`extensions` holds JSON text.';
 
 const CSV_DOC =
   'format=csv: RFC 4180 (CRLF, UTF-8) with a header row: the field_list in its order, then ' +

@@ -76,7 +76,8 @@ export const PullJson = Type.Object(
     payload: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
       description:
         'one object per person with exactly the contract’s field_list (household.* fields nested ' +
-        'under `household`) and masked_fields naming what consent or classification withheld',
+        'under `household`; `memberships` and `relationships` as lists) and masked_fields naming ' +
+        'what consent or classification withheld',
     }),
     next_cursor: Nullable(Type.String()),
   },

@@ -183,7 +183,9 @@ export type IntegrationVersion = Static<typeof IntegrationVersion>;
 const DataCategories = Type.Array(Type.Enum(DATA_CATEGORIES), {
   minItems: 1,
   uniqueItems: true,
-  description: 'person fields need `person`, household.* fields need `household`',
+  description:
+    'person fields need `person`, household.* fields `household`, `memberships` `membership`, ' +
+    '`relationships` `relationship`',
 });
 const FieldList = Type.Array(Type.String({ pattern: '^[a-z][a-z_.]{0,63}$' }), {
   minItems: 1,

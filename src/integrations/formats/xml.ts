@@ -8,8 +8,9 @@ import { tooManyRecords } from './csv.js';
  * Pull: `<records exchange_id="…"><record>…</record>…</records>`, one `record` element per person,
  * one child element per field of the contract's field_list in its order; null values are empty
  * elements; lists repeat a singular child (`identities/identity`, `contacts/contact`,
- * `household/members/member`, `masked_fields/field`, `address/line`); `extensions` holds JSON
- * text; household fields nest under `household`.
+ * `household/members/member`, `memberships/membership`, `relationships/relationship`,
+ * `masked_fields/field`, `address/line`); `extensions` holds JSON text; household fields nest
+ * under `household`.
  *
  * Push: the same shape under `<records>`, each `record` carrying `identity_type`,
  * `identity_number` and field_list fields. A DOCTYPE or ENTITY declaration is refused before
@@ -21,6 +22,8 @@ const SINGULAR: Record<string, string> = {
   identities: 'identity',
   contacts: 'contact',
   members: 'member',
+  memberships: 'membership',
+  relationships: 'relationship',
   masked_fields: 'field',
 };
 
