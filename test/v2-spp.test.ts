@@ -159,6 +159,51 @@ describe('token and metadata', () => {
     expect(m.resources.find((r: Json) => r.type === 'Individual').searchParams).toContain('birthdate');
   });
 
+  it('individual:read and individual:search are one grant, as in OpenSPP (search is gated on :read there)', async () => {
+    const { location } = await consentedIndividual();
+    const creds = await call(t.app, a.admin.token, 'POST', '/api/v1/clients', {
+      name: 'spp-reader',
+      roles: ['registrar'],
+    });
+    const { client_id, client_secret } = creds.json();
+    const tokenOf = async (scope: string) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v2/spp/oauth/token',
+        payload: { grant_type: 'client_credentials', client_id, client_secret, scope },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as Json;
+    };
+    const read = await tokenOf('individual:read');
+    const search = await tokenOf('individual:search');
+    // Both names stand for persons:read, and the answer says the token grants both.
+    for (const issued of [read, search]) {
+      expect(issued.hearth_scope).toBe('persons:read');
+      expect(issued.scope.split(' ').sort()).toEqual(['individual:read', 'individual:search']);
+    }
+    for (const { access_token } of [read, search]) {
+      const byId = await t.app.inject({
+        url: location,
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+      expect(byId.statusCode, byId.body).toBe(200);
+      expect((await v2(access_token, 'GET', '/Individual?_count=1')).statusCode).toBe(200);
+      // Nothing beyond reading Individuals: no writes, no Groups.
+      const create = await v2(access_token, 'POST', '/Individual', individual());
+      expect(create.statusCode).toBe(403);
+      expect(create.json().required_scope).toBe('persons:write');
+      const patch = await v2(access_token, 'PATCH', location.replace('/api/v2/spp', ''), {});
+      expect(patch.statusCode).toBe(403);
+      expect((await v2(access_token, 'GET', '/Group?_count=1')).statusCode).toBe(403);
+    }
+    const meta = (await v2(null, 'GET', '/metadata')).json();
+    expect(meta.resources.find((r: Json) => r.type === 'Individual').scopes).toMatchObject({
+      read: 'individual:read',
+      search: 'individual:read',
+    });
+  });
+
   it('lists extensions in /metadata: the system ones to anyone, a tenant’s own only to its tokens', async () => {
     const register = async (tenant: TestTenant, name: string, applies_to: string, field: string) => {
       const res = await call(t.app, tenant.admin.token, 'POST', '/api/v1/extension-schemas', {

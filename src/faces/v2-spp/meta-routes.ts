@@ -44,14 +44,18 @@ export const METADATA = {
         '_sort',
       ],
       sort: ['name', 'birthdate', '_lastUpdated'],
-      scopes: { read: 'individual:read', write: 'individual:create individual:update' },
+      scopes: {
+        read: 'individual:read',
+        search: 'individual:read',
+        write: 'individual:create individual:update',
+      },
     },
     {
       type: 'Group',
       operations: ['read', 'search', 'create', 'update', 'patch', '$add-member', '$remove-member'],
       searchParams: ['identifier', 'name', 'type', 'member', '_lastUpdated', ...SEARCH, '_sort'],
       sort: ['name', '_lastUpdated'],
-      scopes: { read: 'group:read', write: 'group:create group:update' },
+      scopes: { read: 'group:read', search: 'group:read', write: 'group:create group:update' },
     },
     {
       type: 'Program',

@@ -2,7 +2,10 @@ import { isScope, type Scope } from '../../auth/scopes.js';
 
 /**
  * OpenSPP API V2 scope names (`resource:action`) and the Hearth scopes they stand for. Reads and
- * searches share a Hearth read scope; creates and updates its write scope; `:all` is both.
+ * searches share a Hearth read scope, on purpose: OpenSPP itself gates both `GET /Individual/{id}`
+ * and `GET /Individual` (and Group's) on `:read`, so its `individual:read` clients search, and
+ * Hearth has no scope narrower than `persons:read` (docs/decisions/0054). Creates and updates share
+ * the write scope; `:all` is both.
  */
 const RESOURCES: Record<string, { read: Scope; write: Scope | null }> = {
   individual: { read: 'persons:read', write: 'persons:write' },
