@@ -223,6 +223,34 @@ describe('G2P individuals', () => {
     }
   });
 
+  it('accepts the optional profile image (image_1920) on create, update and group members, and keeps none of it', async () => {
+    // A 1×1 PNG as OpenSPP sends image_1920: base64, no data-URI prefix.
+    const image =
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const res = await g2p('POST', '/individual', individual({ name: 'Pictured Person', image_1920: image }));
+    expect(res.statusCode, res.body).toBe(200);
+    const id = res.json().id;
+    expect(JSON.stringify(res.json())).not.toContain(image);
+    const update = await g2p('PUT', '/update_individual', [
+      { updateId: id, image_1920: image, birth_place: 'Eldoret' },
+    ]);
+    expect(update.statusCode, update.body).toBe(200);
+    const cleared = await g2p('PUT', '/update_individual', [{ updateId: id, image_1920: null }]);
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    // Not stored anywhere (docs/decisions/0057): the native record has no trace of it.
+    await grantConsent(t.app, a.admin.token, id, a.verticals.HEALTH);
+    const native = await call(t.app, a.admin.token, 'GET', `/api/v1/persons/${id}`);
+    expect(native.json()).toMatchObject({ birth_place: 'Eldoret', version_id: 3 });
+    expect(native.json().extensions).toEqual({ g2p: { registration_date: '2024-05-06' } });
+    expect(native.body).not.toContain(image);
+    const tag = nid();
+    const body = group(tag);
+    (body.members[1] as Record<string, unknown>).image_1920 = image;
+    const withMember = await g2p('POST', '/group', body);
+    expect(withMember.statusCode, withMember.body).toBe(200);
+    expectG2pError(await g2p('POST', '/individual', individual({ image_1920: 42 })), 422, 'G2P-REQ-013');
+  });
+
   it.each([
     ['unknown gender', { gender: 'robot' }, 'G2P-REQ-008'],
     ['missing gender', { gender: null }, 'G2P-REQ-002'],

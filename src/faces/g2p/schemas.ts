@@ -44,6 +44,14 @@ const individualFields = {
   ),
   birthdate: Opt(DateOnly()),
   birth_place: Opt(Text(300)),
+  image_1920: Opt(
+    Type.String({
+      description:
+        'profile image as OpenSPP sends it (Odoo image_1920: base64). Accepted so such clients are not refused, ' +
+        'but NOT stored and never returned: Hearth has no home for a person image yet (docs/decisions/0057). ' +
+        'Bounded by the request body limit (HEARTH_BODY_LIMIT).',
+    }),
+  ),
   is_group: Type.Optional(Type.Literal(false)),
 };
 
