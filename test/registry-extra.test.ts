@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../src/db/migrate.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
-import { createPerson } from './helpers/registry.js';
+import { createPerson, grantConsent } from './helpers/registry.js';
 import { call, createTestTenant, rootToken, type TestTenant } from './helpers/tenant.js';
 
 let t: TestApp;
@@ -120,5 +120,47 @@ describe('membership roles: base roles only (seed 004)', () => {
       effective_from: '2024-01-01',
     });
     expect(base.statusCode, base.body).toBe(201);
+  });
+});
+
+describe('household status words (docs/decisions/0008)', () => {
+  it('restore returns the status before archiving; `active` is refused as a household status', async () => {
+    const leader = await createPerson(t.app, a.admin.token);
+    const active = await call(t.app, a.admin.token, 'POST', '/api/v1/households', {
+      household_name: 'Active?',
+      leader_id: leader.person_id,
+      status: 'active',
+    });
+    expect(active.statusCode).toBe(422);
+    const created = await call(t.app, a.admin.token, 'POST', '/api/v1/households', {
+      household_name: 'Verified one',
+      leader_id: leader.person_id,
+      status: 'verified',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().status).toBe('verified');
+    const id = created.json().household_id;
+    const archived = await call(t.app, a.admin.token, 'POST', `/api/v1/households/${id}/archive`, {
+      reason_code: 'MOVED',
+    });
+    expect(archived.json().status).toBe('archived');
+    const withTarget = await call(t.app, a.admin.token, 'POST', `/api/v1/households/${id}/restore`, {
+      reason_code: 'CREATED_IN_ERROR',
+      status: 'active',
+    });
+    expect(withTarget.statusCode).toBe(422);
+    expect((await get(a, `/api/v1/households/${id}`)).json().status).toBe('archived');
+    const restored = await call(t.app, a.admin.token, 'POST', `/api/v1/households/${id}/restore`, {
+      reason_code: 'CREATED_IN_ERROR',
+    });
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json().status).toBe('verified');
+    const patch = await call(t.app, a.admin.token, 'PATCH', `/api/v1/households/${id}`, { status: 'active' });
+    expect(patch.statusCode).toBe(422);
+    // `active` stays a search filter meaning "not archived".
+    await grantConsent(t.app, a.admin.token, leader.person_id, a.verticals.HEALTH);
+    const found = await get(a, `/api/v1/households/search?status=active&limit=200`);
+    expect(found.statusCode, found.body).toBe(200);
+    expect(found.json().data.map((h: { household_id: string }) => h.household_id)).toContain(id);
   });
 });

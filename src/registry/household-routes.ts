@@ -112,6 +112,12 @@ export const householdRoutes: FastifyPluginAsyncTypebox = async (app) => {
             action === 'archive'
               ? 'Archive a household (memberships keep their history)'
               : 'Restore an archived household',
+          ...(action === 'restore' && {
+            description:
+              'The household returns to the status it had before archiving (provisional or verified); ' +
+              'households have no `active` status, and the body takes no target status ' +
+              '(docs/decisions/0008-household-status.md).',
+          }),
           params: Params,
           body: action === 'archive' ? ArchiveBody : RestoreBody,
           response: { 200: HouseholdView },

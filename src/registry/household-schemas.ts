@@ -5,13 +5,17 @@ import { AddressSchema, Extensions, Provenance } from './person-schemas.js';
 const Lat = Type.Number({ minimum: -90, maximum: 90 });
 const Lon = Type.Number({ minimum: -180, maximum: 180 });
 const Status = Type.Union([Type.Literal('provisional'), Type.Literal('verified')]);
+/** A household's status while not archived; `active` is not one (docs/decisions/0008-household-status.md). */
+const HouseholdStatus = Type.Union([Type.Literal('provisional'), Type.Literal('verified')], {
+  description: 'provisional (the default) or verified; a household becomes archived only through archive',
+});
 
 export const HouseholdCreate = Body({
   household_name: Type.String({ minLength: 1, maxLength: 300, examples: ['Otieno household'] }),
   leader_id: Uuid('a person of the same tenant; becomes a member with role head'),
   geo_id: Type.Optional(Uuid()),
   address: Type.Optional(AddressSchema),
-  status: Type.Optional(Status),
+  status: Type.Optional(HouseholdStatus),
   geo_lat: Type.Optional(Lat),
   geo_lon: Type.Optional(Lon),
   geo_accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 100000, description: 'metres' })),
@@ -36,7 +40,7 @@ export const HouseholdPatch = Body({
   leader_id: Type.Optional(Uuid()),
   geo_id: Type.Optional(Nullable(Uuid())),
   address: Type.Optional(Nullable(AddressSchema)),
-  status: Type.Optional(Status),
+  status: Type.Optional(HouseholdStatus),
   geo_lat: Type.Optional(Nullable(Lat)),
   geo_lon: Type.Optional(Nullable(Lon)),
   geo_accuracy: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 100000 }))),
