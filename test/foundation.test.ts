@@ -60,6 +60,10 @@ describe('operations', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes.bearerAuth.scheme).toBe('bearer');
     expect(doc.paths['/healthz'].get).toBeDefined();
+    // The token endpoint takes form bodies (RFC 6749) as well as JSON, and says so.
+    expect(Object.keys(doc.paths['/oauth/token'].post.requestBody.content)).toEqual(
+      expect.arrayContaining(['application/x-www-form-urlencoded', 'application/json']),
+    );
   });
 
   it('echoes X-Request-Id when the caller sends a safe one, else makes one', async () => {

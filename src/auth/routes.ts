@@ -73,8 +73,10 @@ const tokenEndpoint: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Credentials in an HTTP Basic header or in the body (form or JSON). Errors carry the RFC 6749 ' +
           '`error` and `error_description` fields alongside the problem fields.',
+        // One body schema checks both media types; `consumes` tells the OpenAPI document so.
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: TokenRequestBody,
-        response: { 200: TokenResponse, ...errorResponses(400, 401, 429) },
+        response: { 200: TokenResponse, ...errorResponses(400, 401, 422, 429) },
       },
     },
     async (request, reply) => {
