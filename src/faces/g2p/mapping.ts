@@ -1,9 +1,10 @@
 import { AppError, invalid } from '../../http/errors.js';
 import type { HouseholdRegistrationInput } from '../../registry/household-registration.js';
+import type { HouseholdPatch } from '../../registry/household-schemas.js';
 import { assertNotFuture } from '../../registry/normalize.js';
 import type { PersonMerge } from '../../registry/person-merge.js';
 import type { ContactInput, IdentityInput, PersonCreate } from '../../registry/person-schemas.js';
-import type { G2pGroupIn, G2pIdIn, G2pIndividualIn, G2pUpdateItem } from './schemas.js';
+import type { G2pGroupIn, G2pGroupUpdateItem, G2pIdIn, G2pIndividualIn, G2pUpdateItem } from './schemas.js';
 
 /** A coded value to resolve (code or display name), named by its G2P field. */
 export interface CodeAsk {
@@ -166,15 +167,12 @@ export function personMergeOf(p: G2pUpdateItem, codes: Codes, prefix: string): P
 }
 
 /** Group fields Hearth keeps on members only: refused on the group rather than dropped. */
-function refuseOnGroup(g: G2pGroupIn): void {
+function refuseOnGroup(g: Pick<G2pGroupIn, 'ids' | 'phone_numbers' | 'email'>, prefix = ''): void {
+  const message = 'not held by groups in Hearth; give it on a member';
   const on = (field: string) =>
-    new AppError(
-      'ERR_VAL_UNKNOWN_FIELD',
-      `${field}: a group holds no ${field} in Hearth; give it on a member`,
-      {
-        errors: [{ field, message: 'not held by groups in Hearth; give it on a member' }],
-      },
-    );
+    new AppError('ERR_VAL_UNKNOWN_FIELD', `${prefix}${field}: ${message}`, {
+      errors: [{ field: `${prefix}${field}`, message }],
+    });
   if (g.ids?.length) throw on('ids');
   if (g.phone_numbers?.length) throw on('phone_numbers');
   if (g.email != null && g.email.trim() !== '') throw on('email');
@@ -222,6 +220,12 @@ const GROUP_FIELDS: Record<string, string> = {
 };
 
 /** Maps a field of a household registration error to the G2P field the client sent. */
+/** A household field named by the domain as the G2P group field. */
+function groupField(field: string): string {
+  if (field.startsWith('extensions.g2p.')) return field.slice('extensions.g2p.'.length);
+  return GROUP_FIELDS[field.split('.')[0]] ?? field;
+}
+
 export function groupFieldName(g: G2pGroupIn): (field: string) => string {
   const members = g.members.map((m, i) => personFieldName(m, `members[${i}].`));
   return (field) => {
@@ -231,9 +235,55 @@ export function groupFieldName(g: G2pGroupIn): (field: string) => string {
       if (m[2] === 'relationship_type' || m[2] === 'person_id') return `members[${i}].kind`;
       return members[i] ? members[i](m[2]) : field;
     }
-    if (field.startsWith('extensions.g2p.')) return field.slice('extensions.g2p.'.length);
-    return GROUP_FIELDS[field.split('.')[0]] ?? field;
+    return groupField(field);
   };
+}
+
+/** The checks and coded values of the groups of an update_group request. */
+export function groupUpdateAsks(items: G2pGroupUpdateItem[]): CodeAsk[] {
+  const asks: CodeAsk[] = [];
+  for (const [i, g] of items.entries()) {
+    const prefix = `[${i}].`;
+    if (g.registration_date != null) assertNotFuture(g.registration_date, `${prefix}registration_date`);
+    refuseOnGroup(g, prefix);
+    if (g.members?.length) {
+      const message =
+        'members are not changed by update_group; add or end them through the native API ' +
+        '(POST /api/v1/households/{id}/members, POST /api/v1/households/{id}/members/{person_id}/end)';
+      throw new AppError('ERR_VAL_UNKNOWN_FIELD', `${prefix}members: ${message}`, {
+        errors: [{ field: `${prefix}members`, message }],
+      });
+    }
+    if (g.kind != null) asks.push({ vocabulary: 'group-kind', value: g.kind, field: `${prefix}kind` });
+  }
+  return asks;
+}
+
+/**
+ * A group update as a household PATCH: only fields given with a value change (null, absent or a
+ * blank address leave the stored value). The G2P-only fields come back separately in `g2p`: the
+ * route merges them into the stored `extensions.g2p` (docs/decisions/0068).
+ */
+export function householdPatchOf(
+  g: G2pGroupUpdateItem,
+  codes: Codes,
+  prefix: string,
+): { patch: HouseholdPatch; g2p: Record<string, unknown> | undefined } {
+  const patch: HouseholdPatch = {};
+  if (g.name != null) patch.household_name = g.name.trim();
+  if (g.kind != null) patch.group_kind = codes.get(`${prefix}kind`)!;
+  const address = addressOf(g.address);
+  if (address) patch.address = address;
+  const g2p: Record<string, unknown> = {};
+  if (g.registration_date != null) g2p.registration_date = g.registration_date;
+  if (g.is_partial_group != null) g2p.is_partial_group = g.is_partial_group;
+  return { patch, g2p: Object.keys(g2p).length > 0 ? g2p : undefined };
+}
+
+/** Maps a field of an update_group error (`[i].field`) to the G2P field of item i. */
+export function updateGroupFieldName(field: string): string {
+  const m = /^(\[\d+\]\.)(.*)$/.exec(field);
+  return m ? m[1] + groupField(m[2]) : field;
 }
 
 /** Maps a field of an update error (`[i].field`) to the G2P field of item i. */

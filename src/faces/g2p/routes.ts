@@ -5,6 +5,7 @@ import type { Actor } from '../../auth/principal.js';
 import { AppError, invalid } from '../../http/errors.js';
 import { toAppError } from '../../http/problem.js';
 import { isUuid } from '../../lib/ids.js';
+import { errorUnder, mergeExtensions } from '../../registry/person-merge.js';
 import type { PersonView } from '../../registry/person-schemas.js';
 import { G2P_ERROR_RESPONSES, renamed, sendG2pError } from './errors.js';
 import {
@@ -13,23 +14,28 @@ import {
   checkIndividual,
   groupAsks,
   groupFieldName,
+  groupUpdateAsks,
+  householdPatchOf,
   individualAsks,
   personCreateOf,
   personFieldName,
   personMergeOf,
   registrationOf,
   updateFieldName,
+  updateGroupFieldName,
 } from './mapping.js';
 import { groupOut, individualOut, labelsFor } from './render.js';
 import {
   G2pGroupIn,
   G2pGroupOut,
+  G2pGroupUpdateIn,
   G2pIndividualIn,
   G2pIndividualOut,
   G2pUpdateIn,
   GroupQuery,
   IdParams,
   IndividualQuery,
+  NoQuery,
   UpdateQuery,
 } from './schemas.js';
 
@@ -308,6 +314,72 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
         out.push(groupOut(h, labels, members));
       }
       return out;
+    },
+  );
+
+  app.put(
+    '/update_group',
+    {
+      config: basic('households:write'),
+      schema: {
+        tags,
+        summary: 'Update a group (household): name, kind, address, registration date, partial flag',
+        description:
+          "Hearth's addition (OpenG2P has no group update; docs/decisions/0068), shaped like update_individual: " +
+          'a list (of one group for now) naming the group by `updateId`, its public id. Only fields given with a ' +
+          'value change; kind is a group-kind code or display name. registration_date and is_partial_group are ' +
+          "merged into the stored values, so they need a caller who may see the group's details (consent of " +
+          'its head). Members are not changed here: the native API adds and ends them. Answers the groups ' +
+          'without members (GET /group/{id} lists them).',
+        querystring: NoQuery,
+        body: G2pGroupUpdateIn,
+        response: { 200: Type.Array(G2pGroupOut), ...G2P_ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const actor = request.actor!;
+      const items = request.body;
+      const codes = await resolve(actor, groupUpdateAsks(items));
+      const updated = [];
+      for (const [i, item] of items.entries()) {
+        const prefix = `[${i}].`;
+        if (!isUuid(item.updateId))
+          throw invalid(`${prefix}updateId`, 'must be the public id (UUID) of a group');
+        const id = item.updateId.toLowerCase();
+        const { patch, g2p } = householdPatchOf(item, codes, prefix);
+        try {
+          let ifMatch: number | undefined;
+          if (g2p) {
+            // A household PATCH replaces extensions whole: merge into what is stored, and write only
+            // if nothing changed since it was read (If-Match on the version read).
+            const current = await households.get(actor, id);
+            if (current.masked_fields.includes('extensions')) {
+              const field = g2p.registration_date !== undefined ? 'registration_date' : 'is_partial_group';
+              const message =
+                "this caller may not see the group's details (no consent of its head), so it cannot change them";
+              throw new AppError('ERR_SEC_FORBIDDEN', `${field}: ${message}`, {
+                errors: [{ field, message }],
+              });
+            }
+            patch.extensions = mergeExtensions(current.extensions, { g2p });
+            ifMatch = current.version_id;
+          }
+          updated.push(
+            await households.patch(actor, id, patch, ifMatch).catch((err) => {
+              // The client sent no If-Match: a concurrent write in between is a conflict to retry.
+              if (!(err instanceof AppError) || err.code !== 'ERR_PRECONDITION_FAILED') throw err;
+              throw new AppError(
+                'ERR_CONFLICT',
+                'the group changed while it was being updated; send it again',
+              );
+            }),
+          );
+        } catch (err) {
+          throw renamed(errorUnder(err, `[${i}]`), updateGroupFieldName);
+        }
+      }
+      const labels = await labelsFor(vocabularies, actor);
+      return updated.map((h) => groupOut(h, labels));
     },
   );
 };

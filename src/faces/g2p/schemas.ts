@@ -95,6 +95,32 @@ export type G2pUpdateItem = Static<typeof G2pUpdateItem>;
 
 export const G2pUpdateIn = Type.Array(G2pUpdateItem, { minItems: 1, maxItems: 100 });
 
+export const G2pGroupUpdateItem = Body({
+  ...registrantFields,
+  name: Opt(Text(300, 'not blank when given')),
+  is_group: Type.Optional(Type.Literal(true)),
+  kind: Opt(Text(64, 'code or display name of the group-kind vocabulary')),
+  is_partial_group: Opt(Type.Boolean()),
+  members: Opt(
+    Type.Array(Type.Unknown(), {
+      maxItems: 100,
+      description:
+        'not changed here: a non-empty list is refused (G2P-REQ-013); members are added and ended through ' +
+        'the native API (POST /api/v1/households/{id}/members, …/members/{person_id}/end)',
+    }),
+  ),
+  updateId: Type.String({ minLength: 1, maxLength: 100, description: 'public id of the group' }),
+});
+export type G2pGroupUpdateItem = Static<typeof G2pGroupUpdateItem>;
+
+export const G2pGroupUpdateIn = Type.Array(G2pGroupUpdateItem, {
+  minItems: 1,
+  maxItems: 1,
+  description:
+    'a list like update_individual, of one group for now: the registry cannot yet update several households in ' +
+    'one transaction, and this route never half-applies (docs/decisions/0068)',
+});
+
 export const G2pIdOut = Type.Object({
   id_type: Type.String({ description: 'display name of the id type', examples: ['National ID'] }),
   value: Type.String({ description: 'masked unless the caller may see identity numbers' }),
@@ -181,6 +207,8 @@ export const GroupQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const NoQuery = Type.Object({}, { additionalProperties: false });
 
 export const UpdateQuery = Type.Object(
   {
