@@ -529,6 +529,13 @@ describe('route walk', () => {
         '',
         (id) => [{ updateId: id, name: 'Renamed Person' }],
       ],
+      [
+        'PUT',
+        '/g2p/api/v1/registry/update_group',
+        '',
+        // The hidden person leads hh1: the group is as invisible as a missing one.
+        (id) => [{ updateId: id === hidden.person_id ? hh1 : id, name: 'Renamed Group' }],
+      ],
       ['POST', '/api/v1/households', '', (id) => ({ household_name: 'x', leader_id: id })],
       [
         'POST',
@@ -562,7 +569,9 @@ describe('route walk', () => {
       expect(h.statusCode, label).toBe(m.statusCode);
       const { correlation_id: _a, instance: _b, ...hb } = h.json();
       const { correlation_id: _c, instance: _d, ...mb } = m.json();
-      expect(JSON.stringify(hb).replaceAll(hidden.person_id, missing), label).toBe(JSON.stringify(mb));
+      expect(JSON.stringify(hb).replaceAll(hidden.person_id, missing).replaceAll(hh1, missing), label).toBe(
+        JSON.stringify(mb),
+      );
     }
     covered.add('POST /api/v1/households/:household_id/members/:person_id/end');
     // Member adds naming the hidden person in the body, on a visible household.
