@@ -5,7 +5,7 @@ import { recordContext, type SearchRunContext, scopeOf } from './search.js';
 import { matchingIds } from './search-repo.js';
 import type { SubscriptionRow } from './subscription-repo.js';
 import { findEvent, notifiedBefore } from './txn-repo.js';
-import { groupParts, personViews } from './views.js';
+import { groupParts, personHouseholds, personViews } from './views.js';
 
 /**
  * The notify message of one event for one subscription, decided at delivery: the person must
@@ -50,8 +50,12 @@ export async function notifyMessageOf(
     if (groups.length === 0) return { skip: 'the household may not be sent' };
     record = groupRecord(groups[0], rctx);
   } else {
+    const households =
+      (await personHouseholds(tx, actor, tenantId, views, 'export', overrides)).get(personId) ?? [];
     record =
-      sub.notify_record_type === 'Member' ? memberRecord(views[0], rctx) : personRecord(views[0], rctx);
+      sub.notify_record_type === 'Member'
+        ? memberRecord(views[0], rctx, null, null, households)
+        : personRecord(views[0], rctx, households);
   }
   const dciEvent = sub.event_type;
   const item = {

@@ -7,12 +7,34 @@ import type { GeoName } from './search-repo.js';
  * DCI records (SRPerson, Member, Group of spdci/schemas) built only from views that already went
  * through the consent-and-masking decision (personView, householdView): a field the decision
  * masked is left out, never sent as a masked value (docs/decisions/0064-dci-records.md).
+ *
+ * What the vocabulary has no property for (a person's birth place and households) goes in
+ * `additional_attributes`, a list of Attribute Name/Value pairs (`{name, value}`, values strings):
+ * the contract's extension mechanism for records, under the name the vocabulary gives it on
+ * Member and Group.
  */
 
 export type DciRecord = Record<string, unknown>;
 
 export const PERSON_ID_TYPE = 'HEARTH_PERSON_ID';
 export const GROUP_ID_TYPE = 'HEARTH_GROUP_ID';
+
+/** Attribute Name/Value pair (spdci api-schemas AttributeNameValue). */
+export interface NameValue {
+  name: string;
+  value: string;
+}
+
+/**
+ * A household the person is a current member of, as the caller may see it: seen through its
+ * head's consent, only when the caller may see the person's household (views.ts personHouseholds).
+ */
+export interface PersonHousehold {
+  household_id: string;
+  household_name: string;
+  /** Active identifiers of the household (Hearth id-type codes). */
+  identifiers: readonly { identity_type: string; identity_number: string }[];
+}
 
 export interface RecordContext {
   /** Hearth id-type → DCI identifier type (the reverse of HEARTH_DCI_ID_TYPES). */
@@ -59,8 +81,51 @@ function address(a: HouseholdView['address']): DciRecord | null {
   return Object.keys(out).length > 1 ? out : null;
 }
 
-/** SRPerson. */
-export function personRecord(v: PersonView, ctx: RecordContext): DciRecord {
+/** The household's identifiers: its Hearth id, then its active identifiers with their DCI type. */
+function groupIdentifiers(
+  householdId: string,
+  identifiers: PersonHousehold['identifiers'],
+  ctx: RecordContext,
+): { identifier_type: string; identifier_value: string }[] {
+  return [
+    { identifier_type: GROUP_ID_TYPE, identifier_value: householdId },
+    ...identifiers.map((i) => ({
+      identifier_type: ctx.dciIdTypes.get(i.identity_type) ?? i.identity_type,
+      identifier_value: i.identity_number,
+    })),
+  ];
+}
+
+/**
+ * The person's additional attributes: `birth_place`, then for each household (n from 0)
+ * `household[n].name` and one `household[n].identifier.<type>` per identifier of the household.
+ */
+function personAttributes(
+  v: PersonView,
+  ctx: RecordContext,
+  households: readonly PersonHousehold[],
+): NameValue[] {
+  const out: NameValue[] = [];
+  if (v.birth_place !== null && !masked(v, 'birth_place'))
+    out.push({ name: 'birth_place', value: v.birth_place });
+  households.forEach((h, n) => {
+    out.push({ name: `household[${n}].name`, value: h.household_name });
+    for (const id of groupIdentifiers(h.household_id, h.identifiers, ctx)) {
+      out.push({ name: `household[${n}].identifier.${id.identifier_type}`, value: id.identifier_value });
+    }
+  });
+  return out;
+}
+
+/**
+ * SRPerson. `households`: the person's current households the caller may see (left out of the
+ * members of a Group record, whose household is the group itself).
+ */
+export function personRecord(
+  v: PersonView,
+  ctx: RecordContext,
+  households: readonly PersonHousehold[] = [],
+): DciRecord {
   const identifier: DciRecord[] = [{ identifier_type: PERSON_ID_TYPE, identifier_value: v.person_id }];
   if (!masked(v, 'identities')) {
     for (const i of v.identities) {
@@ -79,6 +144,7 @@ export function personRecord(v: PersonView, ctx: RecordContext): DciRecord {
   const emails = contacts.filter((c) => c.type === 'email').map((c) => c.value);
   const addr = masked(v, 'address') ? null : address(v.address);
   const sex = v.gender !== null ? (GENDER_TO_SEX[v.gender] ?? 'other') : null;
+  const attributes = personAttributes(v, ctx, households);
   return compact({
     '@type': 'SRPerson',
     identifier,
@@ -90,6 +156,7 @@ export function personRecord(v: PersonView, ctx: RecordContext): DciRecord {
     email: emails.length > 0 ? emails : null,
     registration_date: v.created_at,
     last_updated: v.updated_at,
+    additional_attributes: attributes.length > 0 ? attributes : null,
   });
 }
 
@@ -99,12 +166,13 @@ export function memberRecord(
   ctx: RecordContext,
   role: string | null = null,
   head: PersonView | null = null,
+  households: readonly PersonHousehold[] = [],
 ): DciRecord {
   const relationship = role ? ROLE_TO_RELATIONSHIP[role] : undefined;
   return compact({
     '@type': 'Member',
     member_identifier: [{ identifier_type: PERSON_ID_TYPE, identifier_value: v.person_id }],
-    demographic_info: personRecord(v, ctx),
+    demographic_info: personRecord(v, ctx, households),
     related_person:
       relationship && head && head.person_id !== v.person_id
         ? [
@@ -129,6 +197,8 @@ export interface GroupParts {
   /** Current members the caller may see, with their membership role. */
   members: { view: PersonView; role: string }[];
   geo: GeoName | null;
+  /** Active identifiers of the household. */
+  identifiers: PersonHousehold['identifiers'];
   /** With sensitive:read the exact position is shown. */
   exactPosition: boolean;
 }
@@ -157,7 +227,7 @@ export function groupRecord(g: GroupParts, ctx: RecordContext): DciRecord {
   const score = povertyScore(h, ctx.povertyPath);
   return compact({
     '@type': 'Group',
-    group_identifier: [{ identifier_type: GROUP_ID_TYPE, identifier_value: h.household_id }],
+    group_identifier: groupIdentifiers(h.household_id, g.identifiers, ctx),
     group_type: KIND_TO_GROUP_TYPE[h.group_kind] ?? h.group_kind,
     group_size: g.members.length,
     group_head_info: head,
@@ -169,5 +239,7 @@ export function groupRecord(g: GroupParts, ctx: RecordContext): DciRecord {
     poverty_score_type: score !== null ? ctx.povertyPath.join('.') : null,
     registration_date: h.created_at,
     last_updated: h.updated_at,
+    // The vocabulary's Group has no name property.
+    additional_attributes: [{ name: 'household_name', value: h.household_name }],
   });
 }

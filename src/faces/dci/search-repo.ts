@@ -251,6 +251,22 @@ export async function openMembers(
   return rows;
 }
 
+/** Open memberships of persons, oldest first per person. */
+export async function openMembershipsOf(
+  q: Queryable,
+  tenantId: string,
+  personIds: readonly string[],
+): Promise<MemberLink[]> {
+  if (personIds.length === 0) return [];
+  const { rows } = await q.query<MemberLink>(
+    `SELECT household_id, person_id, relationship_type FROM household_members
+      WHERE tenant_id = $1 AND person_id = ANY($2::uuid[]) AND ended_at IS NULL
+      ORDER BY person_id, effective_from, id`,
+    [tenantId, personIds],
+  );
+  return rows;
+}
+
 export interface GeoName {
   id: string;
   code: string | null;

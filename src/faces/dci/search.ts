@@ -18,7 +18,7 @@ import {
 import { SearchItem } from './schemas.js';
 import { type SearchScope, searchPage } from './search-repo.js';
 import { errorMessage, errorPath, schemaErrors } from './validate.js';
-import { groupParts, personViews } from './views.js';
+import { groupParts, personHouseholds, personViews } from './views.js';
 
 /** One answered search item (SearchResponse.search_response[i]). */
 export interface SearchResult {
@@ -212,7 +212,13 @@ async function runItem(ctx: SearchRunContext, p: PreparedItem, now: string): Pro
     records = groups.map((g) => groupRecord(g, rctx));
   } else {
     const views = await personViews(tx, actor, tenantId, ids, 'search', p.matched, overrides);
-    records = views.map((v) => (p.recordType === 'Member' ? memberRecord(v, rctx) : personRecord(v, rctx)));
+    const households = await personHouseholds(tx, actor, tenantId, views, 'search', overrides);
+    records = views.map((v) => {
+      const theirs = households.get(v.person_id) ?? [];
+      return p.recordType === 'Member'
+        ? memberRecord(v, rctx, null, null, theirs)
+        : personRecord(v, rctx, theirs);
+    });
   }
   const c = p.item.search_criteria;
   return {

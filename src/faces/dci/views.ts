@@ -8,12 +8,13 @@ import {
 } from '../../access/person-access.js';
 import type { Actor } from '../../auth/principal.js';
 import type { Queryable } from '../../db/database.js';
+import { householdIdentities } from '../../registry/household-identities.js';
 import { findHouseholds } from '../../registry/household-repo.js';
 import { householdView } from '../../registry/household-service.js';
 import { findPersons } from '../../registry/person-repo.js';
 import type { PersonView } from '../../registry/person-schemas.js';
-import type { GroupParts } from './records.js';
-import { geoNames, openMembers } from './search-repo.js';
+import type { GroupParts, PersonHousehold } from './records.js';
+import { geoNames, openMembers, openMembershipsOf } from './search-repo.js';
 
 /**
  * Persons and households as the DCI sender may see them, through the one access decision
@@ -90,10 +91,77 @@ export async function groupParts(
       head: persons.get(row.leader_id) ?? null,
       members,
       geo: null,
+      identifiers: [],
       exactPosition: household.geo_lat !== null,
     });
   }
   const geo = await geoNames(q, tenantId, [...geoIds]);
-  for (const g of out) g.geo = g.household.geo_id ? (geo.get(g.household.geo_id) ?? null) : null;
+  const identifiers = await activeIdentifiers(
+    q,
+    tenantId,
+    out.map((g) => g.household.household_id),
+  );
+  for (const g of out) {
+    g.geo = g.household.geo_id ? (geo.get(g.household.geo_id) ?? null) : null;
+    g.identifiers = identifiers.get(g.household.household_id) ?? [];
+  }
+  return out;
+}
+
+/** Active identifiers of households (a household identifier is seen with its household, 0051). */
+async function activeIdentifiers(
+  q: Queryable,
+  tenantId: string,
+  householdIds: readonly string[],
+): Promise<Map<string, PersonHousehold['identifiers']>> {
+  const all = await householdIdentities(q, tenantId, householdIds);
+  return new Map(
+    [...all].map(([id, list]) => [
+      id,
+      list
+        .filter((i) => i.status === 'active')
+        .map((i) => ({ identity_type: i.identity_type, identity_number: i.identity_number })),
+    ]),
+  );
+}
+
+/**
+ * The current households of persons already seen (`views`), as the caller may see them: only
+ * when the caller may see the person's `household_id` field (its classification), and only
+ * households that are not archived and whose head the caller may see (a household is seen
+ * through its head's consent, as in groupParts). Households hold no contacts in Hearth, so no
+ * phone number comes from here.
+ */
+export async function personHouseholds(
+  q: Queryable,
+  actor: Actor,
+  tenantId: string,
+  views: readonly PersonView[],
+  purpose: Purpose,
+  overrides: Overrides,
+): Promise<Map<string, PersonHousehold[]>> {
+  const out = new Map<string, PersonHousehold[]>();
+  if (views.length === 0) return out;
+  const ids = views.map((v) => v.person_id);
+  const decisions = await decideMany(q, actor, tenantId, ids, purpose);
+  const allowed = ids.filter((id) => mayMatch(decisions.get(id)!, ['household_id'], overrides));
+  const links = await openMembershipsOf(q, tenantId, allowed);
+  const rows = (await findHouseholds(q, tenantId, [...new Set(links.map((l) => l.household_id))])).filter(
+    (h) => h.status !== 'archived',
+  );
+  const heads = await decideMany(q, actor, tenantId, [...new Set(rows.map((h) => h.leader_id))], purpose);
+  const seen = new Map(rows.filter((h) => heads.get(h.leader_id)?.visible).map((h) => [h.id, h]));
+  const identifiers = await activeIdentifiers(q, tenantId, [...seen.keys()]);
+  for (const l of links) {
+    const h = seen.get(l.household_id);
+    if (!h) continue;
+    const list = out.get(l.person_id) ?? [];
+    list.push({
+      household_id: h.id,
+      household_name: h.household_name,
+      identifiers: identifiers.get(h.id) ?? [],
+    });
+    out.set(l.person_id, list);
+  }
   return out;
 }
