@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPullService, PULL_FILE_JOB } from '../src/integrations/exchange-pull.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { createPerson, grantConsent, nid } from './helpers/registry.js';
 import {
@@ -597,6 +598,226 @@ describe('pull: memberships and relationships', () => {
       expect(r.relationships).toEqual([]);
       expect(r.masked_fields).toEqual(['relationships']);
     }
+  });
+});
+
+describe('pull delivered as a file (output_file_ref)', () => {
+  let f: TestTenant;
+  let live: Live;
+  let contractId: string;
+  const names: string[] = [];
+
+  beforeAll(async () => {
+    f = await createTestTenant(t);
+    live = await liveIntegration(f);
+    contractId = await newContract(live, {
+      data_categories: ['person', 'household', 'membership', 'relationship'],
+      field_list: ['full_name', 'date_of_birth', 'contacts', 'household.household_name', 'memberships'],
+    });
+    for (let i = 0; i < 3; i++) {
+      const person = await createPerson(t.app, f.admin.token, {
+        full_name: unique(`File ${i} ü`),
+        contacts: [{ type: 'phone', value: `+25471234567${i}` }],
+      });
+      await grantConsent(t.app, f.admin.token, person.person_id, f.verticals.HEALTH);
+      names.push(person.full_name as string);
+    }
+    await createPerson(t.app, f.admin.token, { full_name: unique('File unconsented') });
+  });
+
+  const output = (ref: string, token = live.token) => call(t.app, token, 'GET', ref);
+  const exchange = async (id: string) => {
+    const res = await call(t.app, live.token, 'GET', iurl(live.id, `/exchanges/${id}`));
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+
+  it.each(['json', 'csv', 'xml'])(
+    '%s: 202 with output_file_ref, 409 until written, then the same body as a direct pull',
+    async (format) => {
+      const res = await pull(live, { contract_id: contractId, format, delivery: 'file' });
+      expect(res.statusCode, res.body).toBe(202);
+      const accepted = res.json();
+      const ref = iurl(live.id, `/exchanges/${accepted.exchange_id}/output`);
+      expect(accepted).toEqual({ exchange_id: expect.any(String), status: 'accepted', output_file_ref: ref });
+      expect(res.headers.location).toBe(ref);
+
+      const early = await output(ref);
+      expect(early.statusCode).toBe(409);
+      expect(early.json()).toMatchObject({ code: 'ERR_STATE_CONFLICT', current_status: 'accepted' });
+      expect(await exchange(accepted.exchange_id)).toMatchObject({
+        direction: 'pull',
+        status: 'accepted',
+        delivery: 'file',
+        output_file_ref: ref,
+      });
+
+      await t.app.hearth.services.jobs.drain();
+      const done = await exchange(accepted.exchange_id);
+      expect(done).toMatchObject({
+        status: 'completed',
+        format,
+        contract_id: contractId,
+        records_returned: 3,
+        output_file_ref: ref,
+        client_id: live.clientId,
+        consent_checks: { purpose: 'export', grace_period_allowed: false },
+      });
+      expect(done.output_bytes).toBeGreaterThan(0);
+      expect(Date.parse(done.output_expires_at)).toBeGreaterThan(Date.now());
+
+      const file = await output(ref);
+      expect(file.statusCode, file.body).toBe(200);
+      expect(file.headers['x-exchange-id']).toBe(accepted.exchange_id);
+      expect(Number(file.headers['content-length'])).toBe(done.output_bytes);
+      const direct = await pull(live, { contract_id: contractId, format, limit: '100000' });
+      expect(direct.statusCode).toBe(200);
+      expect(file.headers['content-type']).toBe(direct.headers['content-type']);
+      for (const n of names) expect(file.body).toContain(n);
+      expect(file.body).not.toContain('File unconsented');
+      expect(file.body).not.toContain('+254712345670');
+      if (format === 'json') {
+        const body = file.json();
+        expect(body).toMatchObject({
+          exchange_id: accepted.exchange_id,
+          status: 'completed',
+          next_cursor: null,
+        });
+        expect(body.payload).toEqual(direct.json().payload);
+      } else if (format === 'csv') {
+        expect(file.body).toBe(direct.body);
+      } else {
+        expect(XMLValidator.validate(file.body)).toBe(true);
+        expect(file.body).toBe(
+          direct.body.replace(direct.headers['x-exchange-id'] as string, accepted.exchange_id),
+        );
+      }
+    },
+  );
+
+  it('honours limit and cursor like a page: the same records and next_cursor as a direct pull', async () => {
+    const direct = (await pull(live, { contract_id: contractId, limit: '2' })).json();
+    const res = await pull(live, { contract_id: contractId, limit: '2', delivery: 'file' });
+    expect(res.statusCode, res.body).toBe(202);
+    await t.app.hearth.services.jobs.drain();
+    const file = (await output(res.json().output_file_ref)).json();
+    expect(file.payload).toEqual(direct.payload);
+    expect(file.next_cursor).toBe(direct.next_cursor);
+    expect((await exchange(res.json().exchange_id)).records_returned).toBe(2);
+    const rest = await pull(live, { contract_id: contractId, cursor: direct.next_cursor, delivery: 'file' });
+    await t.app.hearth.services.jobs.drain();
+    const second = (await output(rest.json().output_file_ref)).json();
+    expect(second.payload).toEqual(
+      (await pull(live, { contract_id: contractId, cursor: direct.next_cursor })).json().payload,
+    );
+    expect(second.payload).toHaveLength(1);
+  });
+
+  it('only the same integration fetches the file', async () => {
+    const res = await pull(live, { contract_id: contractId, format: 'csv', delivery: 'file' });
+    await t.app.hearth.services.jobs.drain();
+    const ref: string = res.json().output_file_ref;
+    expect((await output(ref)).statusCode).toBe(200);
+    const sibling = await liveIntegration(f);
+    const other = await output(ref, sibling.token);
+    expect(other.statusCode).toBe(403);
+    expect(other.json().reason).toBe('not_integration_client');
+    // Through its own integration's path: not a file pull of that integration.
+    const swapped = await output(ref.replace(live.id, sibling.id), sibling.token);
+    expect(swapped.statusCode).toBe(404);
+    expect((await output(ref, f.admin.token)).statusCode).toBe(403);
+    const foreign = await liveIntegration(b);
+    expect((await output(ref, foreign.token)).statusCode).toBe(404);
+    expect((await output(ref, null as unknown as string)).statusCode).toBe(401);
+    // An inline pull has no output.
+    const inline = await pull(live, { contract_id: contractId });
+    expect((await output(iurl(live.id, `/exchanges/${inline.json().exchange_id}/output`))).statusCode).toBe(
+      404,
+    );
+  });
+
+  it('refused at once like an inline pull; refused later when the contract ends before the job runs', async () => {
+    const draft = await newContract(live, {}, false);
+    const now = await pull(live, { contract_id: draft, delivery: 'file' });
+    expect(now.statusCode).toBe(409);
+    expect(await lastExchange(live)).toMatchObject({ status: 'failed', contract_id: draft });
+
+    const ending = await newContract(live);
+    const res = await pull(live, { contract_id: ending, delivery: 'file' });
+    expect(res.statusCode).toBe(202);
+    await call(t.app, f.admin.token, 'POST', iurl(live.id, `/contracts/${ending}/archive`), {
+      reason_code: 'CONTRACT_EXPIRED',
+    });
+    await t.app.hearth.services.jobs.drain();
+    expect(await exchange(res.json().exchange_id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'ERR_STATE_CONFLICT' },
+    });
+    const out = await output(res.json().output_file_ref);
+    expect(out.statusCode).toBe(409);
+    expect(out.json().current_status).toBe('failed');
+  });
+
+  it('the file is stored in fixed slices and read back byte for byte (multi-byte characters split)', async () => {
+    const services = t.app.hearth.services;
+    // The same service with 7-byte slices: a name's "ü" is cut between two slices.
+    const small = createPullService(t.db, services.settings, {
+      clientCache: services.clientCache,
+      nudge: () => undefined,
+      outputSliceBytes: 7,
+    });
+    const res = await pull(live, { contract_id: contractId, format: 'xml', delivery: 'file' });
+    expect(res.statusCode, res.body).toBe(202);
+    const id: string = res.json().exchange_id;
+    await small.runFile({
+      id: 'test',
+      tenant_id: f.tenantId,
+      kind: PULL_FILE_JOB,
+      payload: { exchange_id: id, integration_id: live.id },
+      status: 'running',
+      run_at: new Date(),
+      attempts: 1,
+      max_attempts: 5,
+      last_error: null,
+    });
+    await services.jobs.drain(); // the queued job finds the exchange completed and does nothing
+    const { rows } = await t.db.query<{ chunk_no: number; size: number }>(
+      `SELECT chunk_no, length(data) AS size FROM integration_exchange_outputs
+        WHERE tenant_id = $1 AND exchange_id = $2 ORDER BY chunk_no`,
+      [f.tenantId, id],
+    );
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.slice(0, -1).every((r) => Number(r.size) === 7)).toBe(true);
+    const done = await exchange(id);
+    expect(done).toMatchObject({ status: 'completed', records_returned: 3 });
+    const file = await output(res.json().output_file_ref);
+    expect(file.statusCode).toBe(200);
+    expect(Buffer.byteLength(file.body)).toBe(done.output_bytes);
+    const direct = await pull(live, { contract_id: contractId, format: 'xml', limit: '100000' });
+    expect(file.body).toBe(direct.body.replace(direct.headers['x-exchange-id'] as string, id));
+    expect(file.body).toContain('ü');
+  });
+
+  it('an expired output answers 410 and is deleted by the retention sweep', async () => {
+    const res = await pull(live, { contract_id: contractId, delivery: 'file' });
+    await t.app.hearth.services.jobs.drain();
+    const id: string = res.json().exchange_id;
+    const chunks = async () =>
+      (
+        await t.db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM integration_exchange_outputs WHERE tenant_id = $1 AND exchange_id = $2',
+          [f.tenantId, id],
+        )
+      ).rows[0].n;
+    expect(await chunks()).toBeGreaterThan(0);
+    await t.db.query(
+      `UPDATE integration_exchanges SET output_expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2`,
+      [f.tenantId, id],
+    );
+    expect((await output(res.json().output_file_ref)).statusCode).toBe(410);
+    expect(await t.app.hearth.services.exchanges.purgeExpiredOutputs()).toBeGreaterThanOrEqual(1);
+    expect(await chunks()).toBe(0);
+    expect((await output(res.json().output_file_ref)).statusCode).toBe(410);
   });
 });
 

@@ -1,8 +1,11 @@
 import { appendAudit, auditOf } from '../audit/audit.js';
+import { assertClientUsable, currentScopes, principalOf } from '../auth/authenticator.js';
+import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Tx } from '../db/database.js';
 import { emitEvent } from '../events/outbox.js';
 import { AppError, notFound } from '../http/errors.js';
+import { PermanentJobError } from '../jobs/runner.js';
 import { isUuid, uuidv7 } from '../lib/ids.js';
 import * as crepo from './contract-repo.js';
 import * as xrepo from './exchange-repo.js';
@@ -187,4 +190,31 @@ export async function completed(
       records_rejected: row.records_rejected,
     }),
   );
+}
+
+/**
+ * The integration's client as it would be on a request, acting in its tenant: what a background
+ * exchange (a push's records, a file pull) runs as. A client no longer usable is a permanent
+ * failure of the job.
+ */
+export async function integrationActor(
+  clientCache: ClientCache,
+  integration: repo.IntegrationRow,
+  exchange: xrepo.ExchangeRow,
+): Promise<Actor> {
+  const clientId = integration.auth_client_id;
+  const client = clientId ? await clientCache.get(clientId) : null;
+  try {
+    assertClientUsable(client);
+  } catch {
+    throw new PermanentJobError('the integration’s API client is no longer usable');
+  }
+  return {
+    principal: principalOf(client, currentScopes(client)),
+    tenantId: exchange.tenant_id,
+    correlationId: exchange.correlation_id ?? `exchange:${exchange.id}`,
+    ip: null,
+    sourceSystem: `integration:${integration.id}`,
+    audit: { recorded: false },
+  };
 }

@@ -1,9 +1,13 @@
 import { decideMany, personView } from '../access/person-access.js';
+import { recordAudit } from '../audit/audit.js';
+import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError } from '../http/errors.js';
 import { decodeIdCursor, encodeCursor } from '../http/pagination.js';
+import { enqueueJob, type Job } from '../jobs/queue.js';
+import { PermanentJobError } from '../jobs/runner.js';
 import { uuidv7 } from '../lib/ids.js';
 import { assertGeoArea } from '../registry/geo.js';
 import { findHouseholds } from '../registry/household-repo.js';
@@ -12,7 +16,17 @@ import type { PersonRow } from '../registry/person-repo.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
 import { isHouseholdField, isLinkField, LINK_FIELDS } from './contract-fields.js';
 import type { ContractRow } from './contract-repo.js';
-import { admit, completed, logRefusal } from './exchange-gate.js';
+import * as crepo from './contract-repo.js';
+import {
+  admit,
+  assertContractInForce,
+  assertOwnClient,
+  completed,
+  exchangeAudit,
+  integrationActor,
+  loadIntegration,
+  logRefusal,
+} from './exchange-gate.js';
 import {
   csvColumns,
   csvRow,
@@ -33,21 +47,55 @@ import * as xrepo from './exchange-repo.js';
 import {
   type ExchangeFormat,
   PULL_DEFAULT_LIMIT,
+  type PullFileAccepted,
   type PullFilters,
   type PullQuery,
 } from './exchange-schemas.js';
 import { csvLines } from './formats/csv.js';
 import { XML_CLOSE, xmlOpen, xmlRecord } from './formats/xml.js';
+import { assertIntegrationCanExchange } from './lifecycle.js';
+import * as repo from './repo.js';
 
 /** Persons read per database round trip while a pull streams (one short transaction each). */
 const CHUNK = 500;
 
+/** The job that writes a file pull's output. */
+export const PULL_FILE_JOB = 'exchange.pull_file';
+
+/** A file pull's output is written in slices of about this many bytes, one row each. */
+const OUTPUT_SLICE_BYTES = 256 * 1024;
+
+/** How long a file pull's output is kept after it is completed. */
+export const OUTPUT_KEEP_SECONDS = 24 * 3600;
+
 export interface PullResult {
+  delivery: 'inline';
   exchangeId: string;
   format: ExchangeFormat;
   nextCursor: string | null;
   /** The response body, produced chunk by chunk as the client reads it. */
   body: AsyncGenerator<string>;
+}
+
+export interface PullFileResult {
+  delivery: 'file';
+  accepted: PullFileAccepted;
+}
+
+export interface PullOutput {
+  exchangeId: string;
+  format: ExchangeFormat;
+  bytes: number;
+  /** The file, slice by slice, each read in its own short transaction. */
+  body: AsyncGenerator<Buffer>;
+}
+
+export interface PullDeps {
+  clientCache: ClientCache;
+  /** Wakes the job runner after a file pull is queued. */
+  nudge: () => void;
+  /** Bytes per stored slice of a file pull's output (default OUTPUT_SLICE_BYTES). */
+  outputSliceBytes?: number;
 }
 
 interface Started {
@@ -67,7 +115,8 @@ function filtersOf(q: PullQuery): PullFilters {
   return f;
 }
 
-export function createPullService(db: Database, settings: TenantSettingsCache) {
+export function createPullService(db: Database, settings: TenantSettingsCache, deps: PullDeps) {
+  const sliceBytes = deps.outputSliceBytes ?? OUTPUT_SLICE_BYTES;
   /** One chunk of persons, decided, masked and projected, in one transaction. */
   async function chunkOf(
     tx: Tx,
@@ -166,6 +215,47 @@ export function createPullService(db: Database, settings: TenantSettingsCache) {
     return out;
   }
 
+  /** Who a pull may return, from its contract, filters and caller (exchange-pull-repo.ts). */
+  function eligibilityOf(actor: Actor, tenantId: string, contract: ContractRow, filters: PullFilters) {
+    const callerVerticals = actor.principal.verticalIds.length > 0 ? actor.principal.verticalIds : null;
+    return {
+      tenantId,
+      requiredVerticalIds: contract.consent_requirements?.vertical_ids ?? [],
+      anyVerticalIds: filters.vertical_id ? [filters.vertical_id] : callerVerticals,
+      updatedSince: filters.updated_since ?? null,
+      verificationStatus: filters.status ?? null,
+      geoId: filters.geo_id ?? null,
+    } satisfies Eligibility;
+  }
+
+  const consentChecksOf = (e: Eligibility) => ({
+    purpose: 'export',
+    grace_period_allowed: false,
+    required_vertical_ids: e.requiredVerticalIds,
+    any_of_vertical_ids: e.anyVerticalIds,
+  });
+
+  /** The contract rules, then the filters: a vertical of the integration, an existing geo area. */
+  async function admitPull(tx: Tx, actor: Actor, tenantId: string, integrationId: string, q: PullQuery) {
+    const filters = filtersOf(q);
+    const { integration, contract } = await admit(tx, actor, tenantId, integrationId, 'pull', q.contract_id);
+    if (filters.vertical_id && !integration.vertical_ids.includes(filters.vertical_id)) {
+      throw new AppError('ERR_VAL_RULE_VIOLATION', 'vertical_id: not one of the integration’s verticals', {
+        status: 400,
+        errors: [{ field: 'vertical_id', message: 'not one of the integration’s verticals' }],
+      });
+    }
+    if (filters.geo_id) await assertGeoArea(tx, tenantId, filters.geo_id);
+    return { contract, filters, eligibility: eligibilityOf(actor, tenantId, contract, filters) };
+  }
+
+  /** Where a page ends (read first: its cursor is known before the page is produced). */
+  async function endOf(tx: Tx, e: Eligibility, afterId: string | null, limit: number) {
+    if (!Number.isFinite(limit)) return { lastId: null, nextCursor: null };
+    const end = await pageEnd(tx, e, afterId, limit);
+    return { lastId: end.lastId, nextCursor: end.more && end.lastId ? encodeCursor([end.lastId]) : null };
+  }
+
   async function start(
     actor: Actor,
     tenantId: string,
@@ -174,35 +264,9 @@ export function createPullService(db: Database, settings: TenantSettingsCache) {
   ): Promise<Started> {
     const limit = q.limit ?? PULL_DEFAULT_LIMIT;
     const afterId = decodeIdCursor(q.cursor);
-    const filters = filtersOf(q);
     return tenantTx(db, actor, async (tx) => {
-      const { integration, contract } = await admit(
-        tx,
-        actor,
-        tenantId,
-        integrationId,
-        'pull',
-        q.contract_id,
-      );
-      if (filters.vertical_id && !integration.vertical_ids.includes(filters.vertical_id)) {
-        throw new AppError('ERR_VAL_RULE_VIOLATION', 'vertical_id: not one of the integration’s verticals', {
-          status: 400,
-          errors: [{ field: 'vertical_id', message: 'not one of the integration’s verticals' }],
-        });
-      }
-      if (filters.geo_id) await assertGeoArea(tx, tenantId, filters.geo_id);
-      const required = contract.consent_requirements?.vertical_ids ?? [];
-      const callerVerticals = actor.principal.verticalIds.length > 0 ? actor.principal.verticalIds : null;
-      const eligibility: Eligibility = {
-        tenantId,
-        requiredVerticalIds: required,
-        anyVerticalIds: filters.vertical_id ? [filters.vertical_id] : callerVerticals,
-        updatedSince: filters.updated_since ?? null,
-        verificationStatus: filters.status ?? null,
-        geoId: filters.geo_id ?? null,
-      };
-      const end = await pageEnd(tx, eligibility, afterId, limit);
-      const nextCursor = end.more && end.lastId ? encodeCursor([end.lastId]) : null;
+      const { contract, filters, eligibility } = await admitPull(tx, actor, tenantId, integrationId, q);
+      const end = await endOf(tx, eligibility, afterId, limit);
       const row = await xrepo.insertExchange(tx, {
         tenantId,
         id: uuidv7(),
@@ -216,16 +280,97 @@ export function createPullService(db: Database, settings: TenantSettingsCache) {
         correlationId: actor.correlationId,
         dataCategories: contract.data_categories,
         filters: { ...filters, limit, ...(q.cursor ? { cursor: q.cursor } : {}) },
-        consentChecks: {
-          purpose: 'export',
-          grace_period_allowed: false,
-          required_vertical_ids: required,
-          any_of_vertical_ids: eligibility.anyVerticalIds,
-        },
+        consentChecks: consentChecksOf(eligibility),
         started: true,
       });
-      return { row, contract, eligibility, lastId: end.lastId, nextCursor };
+      return { row, contract, eligibility, ...end };
     });
+  }
+
+  /** The opening of a page's body: the JSON envelope, the CSV header row or the XML root. */
+  function opening(s: Started): string {
+    const format = s.row.format ?? 'json';
+    if (format === 'json')
+      return `{"exchange_id":${JSON.stringify(s.row.id)},"status":"completed","payload":[`;
+    if (format === 'csv') return csvLines([csvColumns(s.contract.field_list)]);
+    return xmlOpen(s.row.id);
+  }
+
+  function closing(s: Started): string {
+    const format = s.row.format ?? 'json';
+    if (format === 'json') return `],"next_cursor":${JSON.stringify(s.nextCursor)}}`;
+    return format === 'xml' ? XML_CLOSE : '';
+  }
+
+  /**
+   * The records of a page after `afterId` (at most `limit`, up to the page's last id), rendered
+   * in the exchange's format, one database chunk at a time; `count.returned` says how many.
+   */
+  async function* records(
+    actor: Actor,
+    tenantId: string,
+    s: Started,
+    afterId: string | null,
+    limit: number,
+    count: { returned: number },
+  ): AsyncGenerator<string> {
+    const format = s.row.format ?? 'json';
+    const columns = csvColumns(s.contract.field_list);
+    let after = afterId;
+    let read = 0;
+    while (read < limit) {
+      const size = Math.min(CHUNK, limit - read);
+      const chunk = await tenantTx(db, actor, async (tx) => {
+        const rows = await eligibleChunk(tx, s.eligibility, after, s.lastId, size);
+        if (rows.length === 0) return { n: 0, last: after, out: [] };
+        const out = await chunkOf(tx, actor, tenantId, rows, s.contract);
+        return { n: rows.length, last: rows[rows.length - 1].id, out };
+      });
+      read += chunk.n;
+      after = chunk.last;
+      if (chunk.out.length > 0) {
+        if (format === 'json') {
+          const body = chunk.out.map((r) => JSON.stringify(r)).join(',');
+          yield count.returned === 0 ? body : `,${body}`;
+        } else if (format === 'csv') {
+          yield csvLines(chunk.out.map((r) => csvRow(r, columns)));
+        } else {
+          yield chunk.out.map(xmlRecord).join('');
+        }
+        count.returned += chunk.out.length;
+      }
+      if (chunk.n < size || (s.lastId !== null && chunk.last === s.lastId)) break;
+    }
+  }
+
+  async function finishCompleted(
+    actor: Actor,
+    tenantId: string,
+    s: Started,
+    returned: number,
+    output?: xrepo.ExchangeFinish['output'],
+  ): Promise<void> {
+    await tenantTx(db, actor, async (tx) => {
+      const row = await xrepo.finishExchange(tx, tenantId, s.row.id, {
+        status: 'completed',
+        recordsReturned: returned,
+        nextCursor: s.nextCursor,
+        output,
+      });
+      await completed(tx, actor, tenantId, row);
+    });
+  }
+
+  async function finishInterrupted(actor: Actor, tenantId: string, exchangeId: string, returned: number) {
+    await tenantTx(db, actor, async (tx) => {
+      await xrepo.deleteOutput(tx, tenantId, exchangeId);
+      await xrepo.finishExchange(tx, tenantId, exchangeId, {
+        status: 'failed',
+        recordsReturned: returned,
+        errorCode: 'ERR_EXCHANGE_INTERRUPTED',
+        errorDetail: 'the pull stopped before the page was complete',
+      });
+    }).catch(() => undefined);
   }
 
   async function* stream(
@@ -235,76 +380,256 @@ export function createPullService(db: Database, settings: TenantSettingsCache) {
     afterId: string | null,
     limit: number,
   ): AsyncGenerator<string> {
-    const format = s.row.format ?? 'json';
-    const columns = csvColumns(s.contract.field_list);
+    const count = { returned: 0 };
     let done = false;
-    let returned = 0;
     try {
-      if (format === 'json') {
-        yield `{"exchange_id":${JSON.stringify(s.row.id)},"status":"completed","payload":[`;
-      } else if (format === 'csv') {
-        yield csvLines([columns]);
-      } else {
-        yield xmlOpen(s.row.id);
-      }
-      let after = afterId;
-      let read = 0;
-      while (read < limit) {
-        const size = Math.min(CHUNK, limit - read);
-        const { count, last, records } = await tenantTx(db, actor, async (tx) => {
-          const rows = await eligibleChunk(tx, s.eligibility, after, s.lastId, size);
-          if (rows.length === 0) return { count: 0, last: after, records: [] };
-          const records = await chunkOf(tx, actor, tenantId, rows, s.contract);
-          return { count: rows.length, last: rows[rows.length - 1].id, records };
-        });
-        read += count;
-        after = last;
-        if (records.length > 0) {
-          if (format === 'json') {
-            const body = records.map((r) => JSON.stringify(r)).join(',');
-            yield returned === 0 ? body : `,${body}`;
-          } else if (format === 'csv') {
-            yield csvLines(records.map((r) => csvRow(r, columns)));
-          } else {
-            yield records.map(xmlRecord).join('');
-          }
-          returned += records.length;
-        }
-        if (count < size || (s.lastId !== null && last === s.lastId)) break;
-      }
-      await tenantTx(db, actor, async (tx) => {
-        const row = await xrepo.finishExchange(tx, tenantId, s.row.id, {
-          status: 'completed',
-          recordsReturned: returned,
-        });
-        await completed(tx, actor, tenantId, row);
-      });
+      yield opening(s);
+      yield* records(actor, tenantId, s, afterId, limit, count);
+      await finishCompleted(actor, tenantId, s, count.returned);
       done = true;
-      if (format === 'json') yield `],"next_cursor":${JSON.stringify(s.nextCursor)}}`;
-      else if (format === 'xml') yield XML_CLOSE;
+      const end = closing(s);
+      if (end) yield end;
     } finally {
-      if (!done) {
-        // The client went away or a read failed: the page was not delivered whole.
-        await tenantTx(db, actor, (tx) =>
-          xrepo.finishExchange(tx, tenantId, s.row.id, {
+      // The client went away or a read failed: the page was not delivered whole.
+      if (!done) await finishInterrupted(actor, tenantId, s.row.id, count.returned);
+    }
+  }
+
+  /** Accepts a file pull: the contract rules and filters now, the records in a job. */
+  async function acceptFile(
+    actor: Actor,
+    tenantId: string,
+    integrationId: string,
+    q: PullQuery,
+  ): Promise<PullFileResult> {
+    decodeIdCursor(q.cursor);
+    const row = await tenantTx(db, actor, async (tx) => {
+      const { contract, filters, eligibility } = await admitPull(tx, actor, tenantId, integrationId, q);
+      const row = await xrepo.insertExchange(tx, {
+        tenantId,
+        id: uuidv7(),
+        integrationId,
+        contractId: contract.id,
+        requestedContractId: contract.id,
+        direction: 'pull',
+        status: 'accepted',
+        format: q.format ?? 'json',
+        clientId: actor.principal.clientId,
+        correlationId: actor.correlationId,
+        dataCategories: contract.data_categories,
+        filters: {
+          ...filters,
+          ...(q.limit !== undefined ? { limit: q.limit } : {}),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        },
+        consentChecks: consentChecksOf(eligibility),
+        delivery: 'file',
+      });
+      await enqueueJob(tx, {
+        kind: PULL_FILE_JOB,
+        tenantId,
+        payload: { exchange_id: row.id, integration_id: integrationId },
+      });
+      await recordAudit(
+        tx,
+        actor,
+        exchangeAudit(actor, 'exchange.pull.accepted', row.id, {
+          integration_id: integrationId,
+          contract_id: contract.id,
+          format: row.format,
+          delivery: 'file',
+        }),
+      );
+      return row;
+    });
+    deps.nudge();
+    return {
+      delivery: 'file',
+      accepted: {
+        exchange_id: row.id,
+        status: row.status,
+        output_file_ref: xrepo.outputFileRef(integrationId, row.id),
+      },
+    };
+  }
+
+  interface FileRun {
+    exchange: xrepo.ExchangeRow;
+    integration: repo.IntegrationRow;
+    contract: ContractRow;
+  }
+
+  /**
+   * Claims a file pull for writing: the rules are checked again (the integration or contract may
+   * have changed since it was accepted; a refusal fails the exchange), and whatever an earlier,
+   * crashed attempt wrote is dropped.
+   */
+  async function beginFile(
+    tenantId: string,
+    integrationId: string,
+    exchangeId: string,
+  ): Promise<FileRun | null> {
+    return db.transaction(
+      async (tx) => {
+        const exchange = await xrepo.findExchange(tx, tenantId, integrationId, exchangeId, true);
+        if (exchange?.delivery !== 'file') return null;
+        if (exchange.status === 'completed' || exchange.status === 'failed') return null;
+        const integration = await repo.findIntegration(tx, tenantId, integrationId);
+        const contract = exchange.contract_id
+          ? await crepo.findContract(tx, tenantId, integrationId, exchange.contract_id)
+          : null;
+        try {
+          if (!integration || !contract)
+            throw new AppError('ERR_NOT_FOUND', 'integration or contract not found');
+          assertIntegrationCanExchange(integration, 'pull');
+          assertContractInForce(contract);
+        } catch (err) {
+          const e = err instanceof AppError ? err : new AppError('ERR_SYS_INTERNAL', String(err));
+          await xrepo.deleteOutput(tx, tenantId, exchangeId);
+          await xrepo.finishExchange(tx, tenantId, exchangeId, {
             status: 'failed',
-            recordsReturned: returned,
-            errorCode: 'ERR_EXCHANGE_INTERRUPTED',
-            errorDetail: 'the pull stopped before the page was complete',
+            errorCode: e.code,
+            errorDetail: `the pull was refused when processed: ${e.message}`,
+          });
+          return null;
+        }
+        await xrepo.deleteOutput(tx, tenantId, exchangeId);
+        await xrepo.finishExchange(tx, tenantId, exchangeId, { status: 'running' });
+        return { exchange, integration, contract };
+      },
+      { tenantId },
+    );
+  }
+
+  /** Writes a file pull's output: the same bytes an inline pull would stream, in slices. */
+  async function runFile(job: Job): Promise<void> {
+    const tenantId = job.tenant_id;
+    const exchangeId = String(job.payload.exchange_id ?? '');
+    const integrationId = String(job.payload.integration_id ?? '');
+    if (!tenantId) throw new PermanentJobError('an exchange job needs a tenant');
+    const run = await beginFile(tenantId, integrationId, exchangeId);
+    if (!run) return;
+    let actor: Actor;
+    try {
+      actor = await integrationActor(deps.clientCache, run.integration, run.exchange);
+    } catch (err) {
+      await db.transaction(
+        (tx) =>
+          xrepo.finishExchange(tx, tenantId, exchangeId, {
+            status: 'failed',
+            errorCode: 'ERR_AUTH_INVALID',
+            errorDetail: err instanceof Error ? err.message : String(err),
           }),
-        ).catch(() => undefined);
+        { tenantId },
+      );
+      return;
+    }
+    const f = run.exchange.filters as PullFilters & { limit?: number; cursor?: string };
+    const limit = typeof f.limit === 'number' ? f.limit : Number.POSITIVE_INFINITY;
+    const afterId = decodeIdCursor(f.cursor);
+    const eligibility = eligibilityOf(actor, tenantId, run.contract, f);
+    const end = await tenantTx(db, actor, (tx) => endOf(tx, eligibility, afterId, limit));
+    const s: Started = { row: run.exchange, contract: run.contract, eligibility, ...end };
+    const count = { returned: 0 };
+    let pending = Buffer.alloc(0);
+    let chunks = 0;
+    let bytes = 0;
+    const store = async (data: Buffer) => {
+      chunks += 1;
+      bytes += data.length;
+      const no = chunks;
+      await tenantTx(db, actor, (tx) => xrepo.insertOutputChunk(tx, tenantId, exchangeId, no, data));
+    };
+    // Every stored slice holds exactly sliceBytes (the last one what is left), whatever the size
+    // of the rendered parts: a row never grows with the page, and reads are just as bounded.
+    const write = async (text: string) => {
+      if (text === '') return;
+      pending = Buffer.concat([pending, Buffer.from(text, 'utf8')]);
+      while (pending.length >= sliceBytes) {
+        await store(pending.subarray(0, sliceBytes));
+        pending = pending.subarray(sliceBytes);
+      }
+    };
+    const flush = async () => {
+      if (pending.length > 0) await store(pending);
+      pending = Buffer.alloc(0);
+    };
+    try {
+      await write(opening(s));
+      for await (const part of records(actor, tenantId, s, afterId, limit, count)) await write(part);
+      await write(closing(s));
+      await flush();
+      await finishCompleted(actor, tenantId, s, count.returned, {
+        chunks,
+        bytes,
+        keepSeconds: OUTPUT_KEEP_SECONDS,
+      });
+    } catch (err) {
+      // No retry: a half-written file is dropped and the partner asks again.
+      await finishInterrupted(actor, tenantId, exchangeId, count.returned);
+      throw new PermanentJobError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /**
+   * The output of a file pull, for the integration's own client: 404 unless it is a file pull of
+   * this integration, 409 while it is not completed (or failed), 410 once expired. The
+   * integration must still be allowed to pull and the contract must still be in force.
+   */
+  async function output(actor: Actor, integrationId: string, exchangeId: string): Promise<PullOutput> {
+    const tenantId = requireTenant(actor);
+    const row = await tenantTx(db, actor, async (tx) => {
+      const integration = await loadIntegration(tx, tenantId, integrationId);
+      assertOwnClient(actor, integrationId);
+      const row = await xrepo.findExchange(tx, tenantId, integrationId, exchangeId);
+      if (row?.delivery !== 'file') throw new AppError('ERR_NOT_FOUND', 'file pull not found');
+      if (row.status !== 'completed') {
+        const why =
+          row.status === 'failed'
+            ? 'the pull failed: it has no output'
+            : `the output is not ready yet: the pull is ${row.status}`;
+        throw new AppError('ERR_STATE_CONFLICT', why, { extra: { current_status: row.status } });
+      }
+      if ((row.output_expires_at && row.output_expires_at.getTime() <= Date.now()) || !row.output_chunks) {
+        throw new AppError('ERR_NOT_FOUND', 'the output of this pull has expired', { status: 410 });
+      }
+      assertIntegrationCanExchange(integration, 'pull');
+      const contract = row.contract_id
+        ? await crepo.findContract(tx, tenantId, integrationId, row.contract_id)
+        : null;
+      if (!contract) throw new AppError('ERR_NOT_FOUND', 'contract not found');
+      assertContractInForce(contract);
+      return row;
+    });
+    const chunks = row.output_chunks ?? 0;
+    async function* body(): AsyncGenerator<Buffer> {
+      for (let no = 1; no <= chunks; no++) {
+        const data = await tenantTx(db, actor, (tx) => xrepo.readOutputChunk(tx, tenantId, exchangeId, no));
+        // Deleted while being read (expired meanwhile): end the response short rather than lie.
+        if (!data) throw new Error(`output chunk ${no} of exchange ${exchangeId} is gone`);
+        yield data;
       }
     }
+    return { exchangeId, format: row.format ?? 'json', bytes: Number(row.output_bytes ?? 0), body: body() };
   }
 
   return {
     /**
      * A pull: admitted (contract rules), filtered, then streamed page by page. A refusal leaves
      * a failed exchange row and is rethrown; the page's exchange row is completed when its
-     * last record has been produced.
+     * last record has been produced. With delivery=file the records are written by a job and
+     * fetched later from the exchange's output.
      */
-    async pull(actor: Actor, integrationId: string, q: PullQuery): Promise<PullResult> {
+    async pull(actor: Actor, integrationId: string, q: PullQuery): Promise<PullResult | PullFileResult> {
       const tenantId = requireTenant(actor);
+      if (q.delivery === 'file') {
+        try {
+          return await acceptFile(actor, tenantId, integrationId, q);
+        } catch (err) {
+          await logPullRefusal(db, actor, tenantId, integrationId, q, err);
+          throw err;
+        }
+      }
       let started: Started;
       try {
         started = await start(actor, tenantId, integrationId, q);
@@ -314,11 +639,23 @@ export function createPullService(db: Database, settings: TenantSettingsCache) {
       }
       const limit = q.limit ?? PULL_DEFAULT_LIMIT;
       return {
+        delivery: 'inline',
         exchangeId: started.row.id,
         format: started.row.format ?? 'json',
         nextCursor: started.nextCursor,
         body: stream(actor, tenantId, started, decodeIdCursor(q.cursor), limit),
       };
+    },
+    runFile,
+    output,
+    /** Deletes expired outputs (a periodic sweep across tenants). */
+    async purgeExpired(batch = 100): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const n = await db.transaction((tx) => xrepo.purgeExpiredOutputs(tx, batch));
+        total += n;
+        if (n < batch) return total;
+      }
     },
   };
 }

@@ -1,6 +1,5 @@
 import type { ValidateFunction } from 'ajv';
 import type { FastifySchema } from 'fastify';
-import { assertClientUsable, currentScopes, principalOf } from '../auth/authenticator.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError } from '../db/database.js';
@@ -13,7 +12,7 @@ import { identityKey } from '../registry/normalize.js';
 import { type PersonPatch as PatchInput, PersonCreate, PersonPatch } from '../registry/person-schemas.js';
 import type { PersonService } from '../registry/person-service.js';
 import * as crepo from './contract-repo.js';
-import { assertContractInForce, completed } from './exchange-gate.js';
+import { assertContractInForce, completed, integrationActor } from './exchange-gate.js';
 import { matchIdentity, meetsConsentRequirements } from './exchange-pull-repo.js';
 import { decodeRecord } from './exchange-push-input.js';
 import * as xrepo from './exchange-repo.js';
@@ -102,24 +101,8 @@ export function createPushJob(deps: PushJobDeps) {
     );
   }
 
-  /** The integration's client as it would be on a request, acting in its tenant. */
-  async function actorOf(ctx: Context): Promise<Actor> {
-    const clientId = ctx.integration.auth_client_id;
-    const client = clientId ? await clientCache.get(clientId) : null;
-    try {
-      assertClientUsable(client);
-    } catch {
-      throw new PermanentJobError('the integration’s API client is no longer usable');
-    }
-    return {
-      principal: principalOf(client, currentScopes(client)),
-      tenantId: ctx.exchange.tenant_id,
-      correlationId: ctx.exchange.correlation_id ?? `exchange:${ctx.exchange.id}`,
-      ip: null,
-      sourceSystem: `integration:${ctx.integration.id}`,
-      audit: { recorded: false },
-    };
-  }
+  const actorOf = (ctx: Context): Promise<Actor> =>
+    integrationActor(clientCache, ctx.integration, ctx.exchange);
 
   async function processRecord(ctx: Context, actor: Actor, recordNo: number, raw: unknown): Promise<void> {
     const tenantId = ctx.exchange.tenant_id;

@@ -3,6 +3,7 @@ import type { FieldError } from '../http/errors.js';
 import { NIL_UUID } from '../lib/ids.js';
 import type {
   Exchange,
+  ExchangeDelivery,
   ExchangeFormat,
   ExchangeStatus,
   RecordOutcome,
@@ -37,7 +38,15 @@ export interface ExchangeRow {
   received_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  delivery: ExchangeDelivery;
+  output_chunks: number | null;
+  output_bytes: number | string | null;
+  output_expires_at: Date | null;
 }
+
+/** Where a file pull's output is fetched (docs/decisions/0032-exchange-file-output.md). */
+export const outputFileRef = (integrationId: string, exchangeId: string): string =>
+  `/api/v1/integrations/${integrationId}/exchanges/${exchangeId}/output`;
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -67,6 +76,10 @@ export function toExchange(r: ExchangeRow): Exchange {
     received_at: r.received_at.toISOString(),
     started_at: iso(r.started_at),
     completed_at: iso(r.completed_at),
+    delivery: r.delivery,
+    output_file_ref: r.delivery === 'file' ? outputFileRef(r.integration_id, r.id) : null,
+    output_bytes: r.output_bytes === null ? null : Number(r.output_bytes),
+    output_expires_at: iso(r.output_expires_at),
   };
 }
 
@@ -90,9 +103,10 @@ export interface NewExchange {
   recordsReceived?: number;
   errorCode?: string | null;
   errorDetail?: string | null;
-  /** Refusals and pulls start at once; accepted pushes start in their job. */
+  /** Refusals and pulls start at once; accepted pushes and file pulls start in their job. */
   started?: boolean;
   completed?: boolean;
+  delivery?: ExchangeDelivery;
 }
 
 export async function insertExchange(q: Queryable, e: NewExchange): Promise<ExchangeRow> {
@@ -100,9 +114,9 @@ export async function insertExchange(q: Queryable, e: NewExchange): Promise<Exch
     `INSERT INTO integration_exchanges (tenant_id, id, integration_id, contract_id, requested_contract_id,
        direction, status, format, refused, idempotency_key, payload_hash, client_id, correlation_id,
        data_categories, filters, consent_checks, records_received, error_code, error_detail, started_at,
-       completed_at)
+       completed_at, delivery)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15::jsonb, $16::jsonb, $17,
-       $18, $19, CASE WHEN $20::boolean THEN now() END, CASE WHEN $21::boolean THEN now() END)
+       $18, $19, CASE WHEN $20::boolean THEN now() END, CASE WHEN $21::boolean THEN now() END, $22)
      RETURNING *`,
     [
       e.tenantId,
@@ -126,6 +140,7 @@ export async function insertExchange(q: Queryable, e: NewExchange): Promise<Exch
       e.errorDetail?.slice(0, 2000) ?? null,
       e.started ?? false,
       e.completed ?? false,
+      e.delivery ?? 'inline',
     ],
   );
   return rows[0];
@@ -198,6 +213,8 @@ export interface ExchangeFinish {
   nextCursor?: string | null;
   errorCode?: string | null;
   errorDetail?: string | null;
+  /** A file pull's output, complete: its size and how long it is kept. */
+  output?: { chunks: number; bytes: number; keepSeconds: number };
 }
 
 /** Moves an exchange on; counts of pushes are taken from its records. */
@@ -216,6 +233,9 @@ export async function finishExchange(
             next_cursor = COALESCE($5, e.next_cursor),
             error_code = COALESCE($6, e.error_code),
             error_detail = COALESCE($7, e.error_detail),
+            output_chunks = COALESCE($8, e.output_chunks),
+            output_bytes = COALESCE($9, e.output_bytes),
+            output_expires_at = COALESCE(now() + make_interval(secs => $10::int), e.output_expires_at),
             records_created = (SELECT count(*) FROM integration_exchange_records r
                                 WHERE r.tenant_id = e.tenant_id AND r.exchange_id = e.id AND r.outcome = 'created'),
             records_updated = (SELECT count(*) FROM integration_exchange_records r
@@ -232,9 +252,69 @@ export async function finishExchange(
       f.nextCursor ?? null,
       f.errorCode ?? null,
       f.errorDetail?.slice(0, 2000) ?? null,
+      f.output?.chunks ?? null,
+      f.output?.bytes ?? null,
+      f.output?.keepSeconds ?? null,
     ],
   );
   return rows[0];
+}
+
+// ------------------------------------------------------------------ file outputs
+
+export async function insertOutputChunk(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  chunkNo: number,
+  data: Buffer,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO integration_exchange_outputs (tenant_id, exchange_id, chunk_no, data) VALUES ($1, $2, $3, $4)`,
+    [tenantId, exchangeId, chunkNo, data],
+  );
+}
+
+export async function readOutputChunk(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  chunkNo: number,
+): Promise<Buffer | null> {
+  const { rows } = await q.query<{ data: Uint8Array }>(
+    `SELECT data FROM integration_exchange_outputs WHERE tenant_id = $1 AND exchange_id = $2 AND chunk_no = $3`,
+    [tenantId, exchangeId, chunkNo],
+  );
+  return rows[0] ? Buffer.from(rows[0].data) : null;
+}
+
+export async function deleteOutput(q: Queryable, tenantId: string, exchangeId: string): Promise<void> {
+  await q.query(`DELETE FROM integration_exchange_outputs WHERE tenant_id = $1 AND exchange_id = $2`, [
+    tenantId,
+    exchangeId,
+  ]);
+}
+
+/**
+ * Deletes the chunks of outputs that expired, a batch of exchanges at a time (all tenants: runs
+ * without a tenant). Returns how many exchanges' outputs were deleted.
+ */
+export async function purgeExpiredOutputs(q: Queryable, batch: number): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `WITH expired AS (
+       SELECT tenant_id, id FROM integration_exchanges
+        WHERE output_expires_at <= now() AND output_chunks > 0
+        ORDER BY output_expires_at LIMIT $1),
+     gone AS (
+       DELETE FROM integration_exchange_outputs o USING expired e
+        WHERE o.tenant_id = e.tenant_id AND o.exchange_id = e.id),
+     marked AS (
+       UPDATE integration_exchanges x SET output_chunks = 0
+         FROM expired e WHERE x.tenant_id = e.tenant_id AND x.id = e.id RETURNING 1)
+     SELECT count(*)::int AS n FROM marked`,
+    [batch],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** Stores the received records of a push, in slices so no statement grows without bound. */

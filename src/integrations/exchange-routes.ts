@@ -12,6 +12,7 @@ import {
   ExchangeItemParams,
   ExchangeListQuery,
   ExchangeParams,
+  PullFileAccepted,
   PullJson,
   PullQuery,
   PushAccepted,
@@ -90,11 +91,15 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '(grace periods do not allow exports), each cut to the contract’s field_list and masked ' +
           'by the access decision. The page streams; its exchange id is in `X-Exchange-Id` and the ' +
           'cursor of the next page in `X-Next-Cursor` (and `next_cursor` for json). ' +
+          'With `delivery=file` the pull runs in the background (the whole result unless `limit` is ' +
+          'given) and answers 202 `{exchange_id, status, output_file_ref}`: poll the exchange, then ' +
+          'GET output_file_ref once it is completed. ' +
           `${CSV_DOC} ${XML_DOC}`,
         params: ExchangeParams,
         querystring: PullQuery,
         response: {
           ...errorResponses(404, 409),
+          202: PullFileAccepted,
           200: {
             description: 'the page, streamed',
             headers: {
@@ -113,9 +118,59 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       reached.add(request);
       const result = await exchanges.pull(request.actor!, request.params.integration_id, request.query);
+      if (result.delivery === 'file') {
+        return reply
+          .code(202)
+          .header('X-Exchange-Id', result.accepted.exchange_id)
+          .header('Location', result.accepted.output_file_ref)
+          .send(result.accepted);
+      }
       reply.header('X-Exchange-Id', result.exchangeId).header('Cache-Control', 'no-store');
       if (result.nextCursor) reply.header('X-Next-Cursor', result.nextCursor);
       return reply.type(CONTENT_TYPES[result.format]).send(Readable.from(result.body) as never);
+    },
+  );
+
+  app.get(
+    '/api/v1/integrations/:integration_id/exchanges/:exchange_id/output',
+    {
+      config: { auth: { scopes: ['exchange:pull'] } },
+      schema: {
+        tags,
+        summary: 'The output of a file pull (its own client only), once the exchange is completed',
+        description:
+          'The same body an inline pull of that page would stream (json, csv or xml, by the pull’s ' +
+          '`format`), streamed from storage. 404 for anything but a file pull of this integration, ' +
+          '409 with `current_status` while the pull is accepted or running (or when it failed), ' +
+          '410 once the output has expired. The integration must still be allowed to pull and the ' +
+          'contract must still be in force.',
+        params: ExchangeItemParams,
+        response: {
+          ...errorResponses(404, 409, 410),
+          200: {
+            description: 'the file, streamed',
+            headers: { 'X-Exchange-Id': Type.String({ format: 'uuid' }) },
+            content: {
+              'application/json': { schema: PullJson },
+              'text/csv': { schema: Type.String({ description: CSV_DOC }) },
+              'application/xml': { schema: Type.String({ description: XML_DOC }) },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const out = await exchanges.output(
+        request.actor!,
+        request.params.integration_id,
+        request.params.exchange_id,
+      );
+      return reply
+        .header('X-Exchange-Id', out.exchangeId)
+        .header('Cache-Control', 'no-store')
+        .header('Content-Length', String(out.bytes))
+        .type(CONTENT_TYPES[out.format])
+        .send(Readable.from(out.body) as never);
     },
   );
 

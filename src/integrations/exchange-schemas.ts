@@ -6,10 +6,12 @@ export type ExchangeFormat = (typeof EXCHANGE_FORMATS)[number];
 export const EXCHANGE_STATUSES = ['accepted', 'running', 'completed', 'failed'] as const;
 export type ExchangeStatus = (typeof EXCHANGE_STATUSES)[number];
 export const EXCHANGE_DIRECTIONS = ['push', 'pull'] as const;
+export const EXCHANGE_DELIVERIES = ['inline', 'file'] as const;
+export type ExchangeDelivery = (typeof EXCHANGE_DELIVERIES)[number];
 export const RECORD_OUTCOMES = ['created', 'updated', 'rejected'] as const;
 export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];
 
-/** Largest pull page; larger results are read page by page with next_cursor. */
+/** Largest inline pull page; larger results are read page by page with next_cursor, or as a file. */
 export const PULL_MAX_LIMIT = 100_000;
 export const PULL_DEFAULT_LIMIT = 1_000;
 
@@ -52,11 +54,21 @@ export const PullQuery = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: PULL_MAX_LIMIT,
-        default: PULL_DEFAULT_LIMIT,
-        description: `records per page (≤ ${PULL_MAX_LIMIT}); the page streams`,
+        description:
+          `records per page (≤ ${PULL_MAX_LIMIT}; ${PULL_DEFAULT_LIMIT} when omitted); the page streams. ` +
+          'With delivery=file the file holds every record when omitted',
       }),
     ),
     cursor: PageQuery.cursor,
+    delivery: Type.Optional(
+      Type.Enum(EXCHANGE_DELIVERIES, {
+        default: 'inline',
+        description:
+          'inline: the page streams in the response; file: the pull runs in the background and the ' +
+          'answer is 202 `{exchange_id, status, output_file_ref}`; GET output_file_ref once the ' +
+          'exchange is completed',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -83,6 +95,21 @@ export const PullJson = Type.Object(
   },
   { description: 'format=json' },
 );
+
+export const PullFileAccepted = Type.Object(
+  {
+    exchange_id: Uuid(),
+    status: Type.Enum(EXCHANGE_STATUSES, { description: 'accepted: the file is being written' }),
+    output_file_ref: Type.String({
+      description:
+        'where the file is fetched (authenticated GET by the same integration) once the exchange ' +
+        'is completed; 409 before',
+      examples: ['/api/v1/integrations/{integration_id}/exchanges/{exchange_id}/output'],
+    }),
+  },
+  { description: 'delivery=file' },
+);
+export type PullFileAccepted = Static<typeof PullFileAccepted>;
 
 export const PUSH_JSON_EXAMPLE = [
   { identity_type: 'national_id', identity_number: '19840101-1234', full_name: 'Amina Otieno' },
@@ -148,6 +175,12 @@ export const Exchange = Type.Object({
   received_at: DateTime(),
   started_at: Nullable(DateTime()),
   completed_at: Nullable(DateTime()),
+  delivery: Type.Enum(EXCHANGE_DELIVERIES, { description: 'file: a pull whose output is fetched later' }),
+  output_file_ref: Nullable(
+    Type.String({ description: 'file pulls: where the output is fetched once completed' }),
+  ),
+  output_bytes: Nullable(Type.Integer({ description: 'file pulls: size of the output once completed' })),
+  output_expires_at: Nullable(DateTime('file pulls: the output is deleted after this instant')),
 });
 export type Exchange = Static<typeof Exchange>;
 

@@ -9,13 +9,16 @@ import type { JobRunner } from '../jobs/runner.js';
 import type { PersonService } from '../registry/person-service.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
 import { logRefusal } from './exchange-gate.js';
-import { createPullService } from './exchange-pull.js';
+import { createPullService, PULL_FILE_JOB } from './exchange-pull.js';
 import { createPushService, PUSH_JOB } from './exchange-push.js';
 import { createPushJob } from './exchange-push-job.js';
 import * as xrepo from './exchange-repo.js';
 import type { ExchangeDetailQuery, ExchangeFormat, ExchangeListQuery } from './exchange-schemas.js';
 import type { ExchangeDirection } from './lifecycle.js';
 import * as repo from './repo.js';
+
+/** How often expired file-pull outputs are deleted. */
+const OUTPUT_SWEEP_INTERVAL_MS = 600_000;
 
 export interface ExchangeDeps {
   db: Database;
@@ -47,10 +50,12 @@ export interface EarlyRefusal {
  */
 export function createExchangeService(deps: ExchangeDeps) {
   const { db, jobs, tokens, clientCache } = deps;
-  const pulls = createPullService(db, deps.settings);
+  const pulls = createPullService(db, deps.settings, { clientCache, nudge: () => jobs.nudge() });
   const pushes = createPushService(db, { maxRecords: deps.maxRecords, nudge: () => jobs.nudge() });
   const pushJob = createPushJob({ db, persons: deps.persons, clientCache });
   jobs.register(PUSH_JOB, (job) => pushJob.run(job), { lockSeconds: 900 });
+  jobs.register(PULL_FILE_JOB, (job) => pulls.runFile(job), { lockSeconds: 900 });
+  jobs.addPeriodic('exchange.outputs-retention', OUTPUT_SWEEP_INTERVAL_MS, () => pulls.purgeExpired());
 
   /** Exchange logs are read by integration managers (integrations:read) and by the integration itself. */
   function assertMayRead(actor: Actor, integrationId: string): void {
@@ -61,6 +66,9 @@ export function createExchangeService(deps: ExchangeDeps) {
 
   return {
     pull: pulls.pull,
+    /** A file pull's output (docs/decisions/0032-exchange-file-output.md). */
+    output: pulls.output,
+    purgeExpiredOutputs: pulls.purgeExpired,
     push: pushes.push,
     async list(actor: Actor, integrationId: string, query: ExchangeListQuery & { limit: number }) {
       const tenantId = requireTenant(actor);
