@@ -20,6 +20,7 @@ import { forbidden } from './http/errors.js';
 import { createImportService } from './imports/service.js';
 import { createExchangeService } from './integrations/exchange-service.js';
 import { createIntegrationService } from './integrations/service.js';
+import { purgeFinishedJobs } from './jobs/queue.js';
 import { JobRunner } from './jobs/runner.js';
 import { createMembershipService } from './programs/membership-service.js';
 import { createProgramService } from './programs/program-service.js';
@@ -93,6 +94,9 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   }
   // Active consents whose window passed become expired, with their grace period (reads already honour the window).
   jobs.addPeriodic('consent-expiry', CONSENT_EXPIRY_INTERVAL_MS, () => consents.expireDue(new Date()));
+  jobs.addPeriodic('jobs.retention', 3_600_000, async () => {
+    while ((await purgeFinishedJobs(db)) > 0);
+  });
   const attachments = createAttachmentService(db);
   const clients = createClientService(db, clientCache, verticals);
   const integrations = createIntegrationService(db, { clients, clientCache, verticals });

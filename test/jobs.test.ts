@@ -125,3 +125,40 @@ describe('job queue', () => {
     ).rejects.toThrow();
   });
 });
+
+describe('job retention', () => {
+  it('deletes finished jobs past their retention, never queued or running ones', async () => {
+    const { purgeFinishedJobs } = await import('../src/jobs/queue.js');
+    const ids: Record<string, string> = {};
+    for (const [name, status, daysAgo] of [
+      ['oldDone', 'done', 8],
+      ['newDone', 'done', 6],
+      ['oldFailed', 'failed', 31],
+      ['newFailed', 'failed', 8],
+      ['oldQueued', 'queued', 60],
+      ['oldRunning', 'running', 60],
+    ] as const) {
+      const id = await t.db.transaction(
+        (tx) => enqueueJob(tx, { kind: 'test.retention', tenantId: a.tenantId, payload: {} }),
+        { tenantId: a.tenantId },
+      );
+      await t.db.query(
+        `UPDATE jobs SET status = $2, finished_at = CASE WHEN $2 IN ('done', 'failed') THEN now() - make_interval(days => $3) END,
+                created_at = now() - make_interval(days => $3) WHERE id = $1`,
+        [id, status, daysAgo],
+      );
+      ids[name] = id;
+    }
+    let purged = 0;
+    for (let n = await purgeFinishedJobs(t.db, 1); n > 0; n = await purgeFinishedJobs(t.db, 1)) purged += n;
+    expect(purged).toBeGreaterThanOrEqual(2);
+    const { rows } = await t.db.query<{ id: string }>('SELECT id FROM jobs WHERE id = ANY($1::uuid[])', [
+      Object.values(ids),
+    ]);
+    const left = new Set(rows.map((r) => r.id));
+    expect(left.has(ids.oldDone)).toBe(false);
+    expect(left.has(ids.oldFailed)).toBe(false);
+    for (const kept of ['newDone', 'newFailed', 'oldQueued', 'oldRunning'])
+      expect(left.has(ids[kept]), kept).toBe(true);
+  });
+});

@@ -105,6 +105,26 @@ export async function failJob(
   );
 }
 
+/** How long finished jobs stay readable: the work they did is recorded elsewhere (import runs, exchanges). */
+export const JOB_RETENTION = { doneDays: 7, failedDays: 30 } as const;
+
+/**
+ * Deletes one batch of finished jobs past their retention (done after 7 days, failed after 30);
+ * queued and running jobs always stay. Returns how many went, so the caller can loop.
+ */
+export async function purgeFinishedJobs(q: Queryable, limit = 1000): Promise<number> {
+  const { rowCount } = await q.query(
+    `DELETE FROM jobs WHERE id IN (
+       SELECT id FROM jobs
+        WHERE (status = 'done' AND finished_at < now() - make_interval(days => $1))
+           OR (status = 'failed' AND finished_at < now() - make_interval(days => $2))
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED)`,
+    [JOB_RETENTION.doneDays, JOB_RETENTION.failedDays, limit],
+  );
+  return rowCount ?? 0;
+}
+
 /** Exponential backoff with full jitter: base · 2^(attempt-1), capped, randomised in [½, 1]. */
 export function backoffDelayMs(attempt: number, baseMs: number, capMs: number): number {
   const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
