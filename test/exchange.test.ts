@@ -1536,6 +1536,68 @@ describe('exchange logs', () => {
   });
 });
 
+describe('rate limits per integration', () => {
+  it('exchange routes answer 429 with Retry-After once its client’s per-minute limit is spent, and log it', async () => {
+    const live = await liveIntegration();
+    const contractId = await newContract(live, { data_categories: ['person'], field_list: ['full_name'] });
+    const other = await liveIntegration();
+    const otherContract = await newContract(other, {
+      data_categories: ['person'],
+      field_list: ['full_name'],
+    });
+    // The limit is the integration's client's own (rate_limit_per_minute on the client record).
+    await t.db.query('UPDATE api_clients SET rate_limit_per_minute = 3 WHERE client_id = $1', [
+      live.clientId,
+    ]);
+    await t.app.hearth.services.clientCache.invalidate(live.clientId);
+    // Fixed one-minute windows: start well inside one so the four calls share it.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
+
+    const pulled = await pull(live, { contract_id: contractId });
+    expect(pulled.statusCode, pulled.body).toBe(200);
+    expect(pulled.headers['ratelimit-limit']).toBe('3');
+    expect(pulled.headers['ratelimit-remaining']).toBe('2');
+    const pushed = await push(live, {
+      contract_id: contractId,
+      format: 'json',
+      payload: [{ identity_type: 'national_id', identity_number: nid(), full_name: 'Rate Limited' }],
+    });
+    expect(pushed.statusCode, pushed.body).toBe(202);
+    expect(pushed.headers['ratelimit-remaining']).toBe('1');
+    const logs = await call(t.app, live.token, 'GET', iurl(live.id, '/exchanges'));
+    expect(logs.statusCode).toBe(200);
+    expect(logs.headers['ratelimit-remaining']).toBe('0');
+
+    const refused = [
+      await pull(live, { contract_id: contractId, format: 'csv' }),
+      await push(live, { contract_id: contractId, format: 'json', payload: [{}] }),
+      await pull(live, { contract_id: contractId, delivery: 'file' }),
+      await call(t.app, live.token, 'GET', iurl(live.id, `/exchanges/${pulled.json().exchange_id}`)),
+    ];
+    for (const res of refused) {
+      expect(res.statusCode, res.body).toBe(429);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().code).toBe('ERR_RATE_LIMITED');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+    }
+    // Refused pushes and pulls still leave failed exchange rows naming the client.
+    const failed = (await exchangesOf(live, '?status=failed')).filter(
+      (e) => (e.error as { code: string }).code === 'ERR_RATE_LIMITED',
+    );
+    expect(failed.map((e) => e.direction).sort()).toEqual(['pull', 'pull', 'push']);
+    for (const e of failed) {
+      // Refused before the body is read: a pull's query names the contract, a push's body is unread.
+      const named = e.direction === 'pull' ? contractId : null;
+      expect(e).toMatchObject({ client_id: live.clientId, contract_id: named });
+    }
+    // The limit is per integration: another integration of the tenant is not held back.
+    const elsewhere = await pull(other, { contract_id: otherContract });
+    expect(elsewhere.statusCode).toBe(200);
+  });
+});
+
 describe('push processed after the rules changed', () => {
   it('an integration restricted between acceptance and processing: the job refuses, logs, writes nothing', async () => {
     const live = await liveIntegration();
