@@ -769,17 +769,20 @@ describe('pull delivered as a file (output_file_ref)', () => {
     const res = await pull(live, { contract_id: contractId, format: 'xml', delivery: 'file' });
     expect(res.statusCode, res.body).toBe(202);
     const id: string = res.json().exchange_id;
-    await small.runFile({
+    const job = {
       id: 'test',
       tenant_id: f.tenantId,
       kind: PULL_FILE_JOB,
       payload: { exchange_id: id, integration_id: live.id },
-      status: 'running',
+      status: 'running' as const,
       run_at: new Date(),
       attempts: 1,
       max_attempts: 5,
       last_error: null,
-    });
+    };
+    // Two attempts at once (a lock that expired under a slow writer): the later one takes the
+    // exchange over, the earlier one stops at its next write; one whole file results.
+    await Promise.all([small.runFile(job), small.runFile({ ...job, attempts: 2 })]);
     await services.jobs.drain(); // the queued job finds the exchange completed and does nothing
     const { rows } = await t.db.query<{ chunk_no: number; size: number }>(
       `SELECT chunk_no, length(data) AS size FROM integration_exchange_outputs

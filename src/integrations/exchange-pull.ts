@@ -68,6 +68,9 @@ const OUTPUT_SLICE_BYTES = 256 * 1024;
 /** How long a file pull's output is kept after it is completed. */
 export const OUTPUT_KEEP_SECONDS = 24 * 3600;
 
+/** A file pull's writer found that a later attempt took the exchange over. */
+class Superseded extends Error {}
+
 export interface PullResult {
   delivery: 'inline';
   exchangeId: string;
@@ -348,21 +351,29 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     tenantId: string,
     s: Started,
     returned: number,
-    output?: xrepo.ExchangeFinish['output'],
+    file?: { output: xrepo.ExchangeFinish['output']; fence: Date },
   ): Promise<void> {
     await tenantTx(db, actor, async (tx) => {
+      if (file && !(await xrepo.holdsFileRun(tx, tenantId, s.row.id, file.fence))) throw new Superseded();
       const row = await xrepo.finishExchange(tx, tenantId, s.row.id, {
         status: 'completed',
         recordsReturned: returned,
         nextCursor: s.nextCursor,
-        output,
+        output: file?.output,
       });
       await completed(tx, actor, tenantId, row);
     });
   }
 
-  async function finishInterrupted(actor: Actor, tenantId: string, exchangeId: string, returned: number) {
+  async function finishInterrupted(
+    actor: Actor,
+    tenantId: string,
+    exchangeId: string,
+    returned: number,
+    fence?: Date,
+  ) {
     await tenantTx(db, actor, async (tx) => {
+      if (fence && !(await xrepo.holdsFileRun(tx, tenantId, exchangeId, fence))) return;
       await xrepo.deleteOutput(tx, tenantId, exchangeId);
       await xrepo.finishExchange(tx, tenantId, exchangeId, {
         status: 'failed',
@@ -457,12 +468,15 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     exchange: xrepo.ExchangeRow;
     integration: repo.IntegrationRow;
     contract: ContractRow;
+    /** This attempt's start time: it writes only while the exchange still carries it. */
+    fence: Date;
   }
 
   /**
    * Claims a file pull for writing: the rules are checked again (the integration or contract may
    * have changed since it was accepted; a refusal fails the exchange), and whatever an earlier,
-   * crashed attempt wrote is dropped.
+   * crashed attempt wrote is dropped. An earlier attempt that is in fact still running (its lock
+   * expired) finds itself superseded at its next write and stops without touching anything.
    */
   async function beginFile(
     tenantId: string,
@@ -494,8 +508,8 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
           return null;
         }
         await xrepo.deleteOutput(tx, tenantId, exchangeId);
-        await xrepo.finishExchange(tx, tenantId, exchangeId, { status: 'running' });
-        return { exchange, integration, contract };
+        const fence = await xrepo.startFileRun(tx, tenantId, exchangeId);
+        return { exchange, integration, contract, fence };
       },
       { tenantId },
     );
@@ -538,7 +552,10 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       chunks += 1;
       bytes += data.length;
       const no = chunks;
-      await tenantTx(db, actor, (tx) => xrepo.insertOutputChunk(tx, tenantId, exchangeId, no, data));
+      await tenantTx(db, actor, async (tx) => {
+        if (!(await xrepo.holdsFileRun(tx, tenantId, exchangeId, run.fence))) throw new Superseded();
+        await xrepo.insertOutputChunk(tx, tenantId, exchangeId, no, data);
+      });
     };
     // Every stored slice holds exactly sliceBytes (the last one what is left), whatever the size
     // of the rendered parts: a row never grows with the page, and reads are just as bounded.
@@ -560,13 +577,14 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       await write(closing(s));
       await flush();
       await finishCompleted(actor, tenantId, s, count.returned, {
-        chunks,
-        bytes,
-        keepSeconds: OUTPUT_KEEP_SECONDS,
+        output: { chunks, bytes, keepSeconds: OUTPUT_KEEP_SECONDS },
+        fence: run.fence,
       });
     } catch (err) {
+      // A later attempt owns the exchange now: leave it to that one.
+      if (err instanceof Superseded) return;
       // No retry: a half-written file is dropped and the partner asks again.
-      await finishInterrupted(actor, tenantId, exchangeId, count.returned);
+      await finishInterrupted(actor, tenantId, exchangeId, count.returned, run.fence);
       throw new PermanentJobError(err instanceof Error ? err.message : String(err));
     }
   }

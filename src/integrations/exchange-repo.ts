@@ -262,6 +262,37 @@ export async function finishExchange(
 
 // ------------------------------------------------------------------ file outputs
 
+/**
+ * Starts (or restarts) the writing of a file pull: status running and a fresh start time, which
+ * is the attempt's fence. A writer whose fence no longer matches has been superseded by a later
+ * attempt (its job's lock expired and another worker took it over) and must stop writing.
+ */
+export async function startFileRun(q: Queryable, tenantId: string, id: string): Promise<Date> {
+  const { rows } = await q.query<{ started_at: Date }>(
+    `UPDATE integration_exchanges
+        SET status = 'running', started_at = date_trunc('milliseconds', clock_timestamp()), completed_at = NULL
+      WHERE tenant_id = $1 AND id = $2
+      RETURNING started_at`,
+    [tenantId, id],
+  );
+  return rows[0].started_at;
+}
+
+/** Does the attempt started at `fence` still own the file pull? Locks the row against a restart. */
+export async function holdsFileRun(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  fence: Date,
+): Promise<boolean> {
+  const { rows } = await q.query<{ status: string; started_at: Date | null }>(
+    `SELECT status, started_at FROM integration_exchanges WHERE tenant_id = $1 AND id = $2 FOR SHARE`,
+    [tenantId, id],
+  );
+  const row = rows[0];
+  return row?.status === 'running' && row.started_at?.getTime() === fence.getTime();
+}
+
 export async function insertOutputChunk(
   q: Queryable,
   tenantId: string,
