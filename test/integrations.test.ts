@@ -519,6 +519,30 @@ describe('separation of duties', () => {
 });
 
 describe("the integration's API client", () => {
+  it('takes its per-minute request limit from activation, and a later activation changes it', async () => {
+    const i = await reach('approved');
+    const id = i.integration_id;
+    await act(a.admin.token, id, 'activate', { rate_limit_per_minute: 0 }, 422);
+    await act(a.admin.token, id, 'activate', { rate_limit_per_minute: 'many' }, 422);
+    const activated = await act(a.admin.token, id, 'activate', { rate_limit_per_minute: 40 });
+    const clientId: string = activated.auth_client_id;
+    const limitOf = async () =>
+      (await call(t.app, a.admin.token, 'GET', `/api/v1/clients/${clientId}`)).json().rate_limit_per_minute;
+    expect(await limitOf()).toBe(40);
+    const token = await tokenFor(t.app, clientId, activated.client_secret);
+    expect((await call(t.app, token, 'GET', '/api/v1/verticals')).headers['ratelimit-limit']).toBe('40');
+
+    await act(a.admin.token, id, 'suspend', reason);
+    await act(a.admin.token, id, 'activate', { rate_limit_per_minute: 7 });
+    expect(await limitOf()).toBe(7);
+    const again = await tokenFor(t.app, clientId, activated.client_secret);
+    expect((await call(t.app, again, 'GET', '/api/v1/verticals')).headers['ratelimit-limit']).toBe('7');
+    // Without the field a reactivation keeps the limit it had.
+    await act(a.admin.token, id, 'suspend', reason);
+    await act(a.admin.token, id, 'activate');
+    expect(await limitOf()).toBe(7);
+  });
+
   it('is issued on activation: secret once, token works, suspension refuses live tokens at once', async () => {
     const i = await reach('approved');
     const activated = await act(a.admin.token, i.integration_id, 'activate');

@@ -79,6 +79,13 @@ export async function setSecret(q: Queryable, clientId: string, secretHash: stri
   return rows[0] ?? null;
 }
 
+export async function setRateLimit(q: Queryable, clientId: string, perMinute: number): Promise<void> {
+  await q.query(
+    'UPDATE api_clients SET rate_limit_per_minute = $2, updated_at = now() WHERE client_id = $1',
+    [clientId, perMinute],
+  );
+}
+
 export async function setActive(q: Queryable, clientId: string, active: boolean): Promise<Client | null> {
   const { rows } = await q.query<Client>(
     `UPDATE api_clients SET active = $2, updated_at = now(),

@@ -38,9 +38,6 @@ export const TRANSITIONS: Record<
 
 export const LIFECYCLE_ACTIONS = Object.keys(TRANSITIONS) as LifecycleAction[];
 
-/** Statuses in which the integration's client may call at all (suspended and archived may not). */
-export const CLIENT_USABLE: readonly IntegrationStatus[] = ['active', 'restricted', 'deprecated'];
-
 export const RESOURCE = 'partner integration';
 
 /** The status `action` leads to from `current`, or a 409 naming the current status. */

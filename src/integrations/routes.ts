@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { Page } from '../http/schemas.js';
 import { contractRoutes } from './contract-routes.js';
 import {
+  ActivateBody,
   ApproveBody,
-  EmptyBody,
   Integration,
   IntegrationActivated,
   IntegrationCreate,
@@ -163,14 +163,14 @@ export const integrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Activate (from approved, restricted or suspended); the first activation issues the ' +
           'integration’s API client and returns its secret once',
         params: IntegrationParams,
-        body: EmptyBody,
+        body: ActivateBody,
         response: { 200: IntegrationActivated },
       },
     },
     async (request, reply) =>
       reply
         .header('Cache-Control', 'no-store')
-        .send(await integrations.activate(request.actor!, request.params.integration_id)),
+        .send(await integrations.activate(request.actor!, request.params.integration_id, request.body)),
   );
 
   const statusActions = [

@@ -159,6 +159,22 @@ export type ApproveBody = Static<typeof ApproveBody>;
 
 export const EmptyBody = Body({}, { description: 'no input' });
 
+export const ActivateBody = Body(
+  {
+    rate_limit_per_minute: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description:
+          'requests per minute for the integration’s client (default: the server’s per-client limit); ' +
+          'set on the first activation, changed on a later one',
+      }),
+    ),
+  },
+  { description: 'optional settings of the integration’s API client' },
+);
+export type ActivateBody = Static<typeof ActivateBody>;
+
 export const ReasonBody = Body({ ...ReasonFields });
 export type ReasonBody = Static<typeof ReasonBody>;
 

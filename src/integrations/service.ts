@@ -1,7 +1,7 @@
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
-import { setActive as setClientActive } from '../clients/repo.js';
+import { setActive as setClientActive, setRateLimit as setClientRateLimit } from '../clients/repo.js';
 import type { ClientService } from '../clients/service.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
@@ -22,6 +22,7 @@ import {
 } from './lifecycle.js';
 import * as repo from './repo.js';
 import type {
+  ActivateBody,
   ApproveBody,
   Integration,
   IntegrationActivated,
@@ -409,7 +410,8 @@ export function createIntegrationService(db: Database, deps: IntegrationDeps) {
      * Activation issues the integration's own client on the first activation (the secret is
      * returned this once) and reuses it, reactivated, afterwards.
      */
-    async activate(actor: Actor, id: string): Promise<IntegrationActivated> {
+    async activate(actor: Actor, id: string, body: ActivateBody = {}): Promise<IntegrationActivated> {
+      const limit = body.rate_limit_per_minute;
       let secret: string | undefined;
       const row = await transition(actor, id, 'activate', (current) => {
         const until = time(current.active_until);
@@ -421,6 +423,7 @@ export function createIntegrationService(db: Database, deps: IntegrationDeps) {
           apply: async (tx) => {
             if (current.auth_client_id) {
               await setClientActive(tx, current.auth_client_id, true);
+              if (limit !== undefined) await setClientRateLimit(tx, current.auth_client_id, limit);
               return undefined;
             }
             const issued = await clients.createIn(tx, actor, {
@@ -431,6 +434,7 @@ export function createIntegrationService(db: Database, deps: IntegrationDeps) {
               vertical_ids: current.vertical_ids,
               source_system: current.partner_name,
               integration_id: current.id,
+              ...(limit !== undefined ? { rate_limit_per_minute: limit } : {}),
             });
             secret = issued.secret;
             return { auth_client_id: issued.client.client_id };
