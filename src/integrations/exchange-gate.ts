@@ -18,6 +18,40 @@ export interface Admitted {
   contract: crepo.ContractRow;
 }
 
+/** A queued exchange reloaded by its job, with the integration and contract it runs under. */
+export interface Reloaded extends Admitted {
+  exchange: xrepo.ExchangeRow;
+}
+
+/**
+ * Reloads a queued exchange for its job and checks the rules again (the integration or contract
+ * may have changed since it was accepted): `null` when there is nothing left to do (finished, or
+ * not this kind of exchange), else the exchange with either what it runs under or the refusal.
+ */
+export async function reloadExchange(
+  tx: Tx,
+  tenantId: string,
+  integrationId: string,
+  exchangeId: string,
+  direction: ExchangeDirection,
+): Promise<{ exchange: xrepo.ExchangeRow; admitted: Admitted | null; refusal: AppError | null } | null> {
+  const exchange = await xrepo.findExchange(tx, tenantId, integrationId, exchangeId, true);
+  if (!exchange || exchange.status === 'completed' || exchange.status === 'failed') return null;
+  const integration = await repo.findIntegration(tx, tenantId, integrationId);
+  const contract = exchange.contract_id
+    ? await crepo.findContract(tx, tenantId, integrationId, exchange.contract_id)
+    : null;
+  try {
+    if (!integration || !contract) throw new AppError('ERR_NOT_FOUND', 'integration or contract not found');
+    assertIntegrationCanExchange(integration, direction);
+    assertContractInForce(contract);
+    return { exchange, admitted: { integration, contract }, refusal: null };
+  } catch (err) {
+    const refusal = err instanceof AppError ? err : new AppError('ERR_SYS_INTERNAL', String(err));
+    return { exchange, admitted: null, refusal };
+  }
+}
+
 /** Only the integration's own API client exchanges its data (not staff, not ROOT, not another integration). */
 export function assertOwnClient(actor: Actor, integrationId: string): void {
   if (actor.principal.integrationId !== integrationId) {

@@ -26,6 +26,7 @@ import {
   integrationActor,
   loadIntegration,
   logRefusal,
+  reloadExchange,
 } from './exchange-gate.js';
 import {
   csvColumns,
@@ -54,7 +55,7 @@ import {
 import { csvLines } from './formats/csv.js';
 import { XML_CLOSE, xmlOpen, xmlRecord } from './formats/xml.js';
 import { assertIntegrationCanExchange } from './lifecycle.js';
-import * as repo from './repo.js';
+import type * as repo from './repo.js';
 
 /** Persons read per database round trip while a pull streams (one short transaction each). */
 const CHUNK = 500;
@@ -485,31 +486,19 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
   ): Promise<FileRun | null> {
     return db.transaction(
       async (tx) => {
-        const exchange = await xrepo.findExchange(tx, tenantId, integrationId, exchangeId, true);
-        if (exchange?.delivery !== 'file') return null;
-        if (exchange.status === 'completed' || exchange.status === 'failed') return null;
-        const integration = await repo.findIntegration(tx, tenantId, integrationId);
-        const contract = exchange.contract_id
-          ? await crepo.findContract(tx, tenantId, integrationId, exchange.contract_id)
-          : null;
-        try {
-          if (!integration || !contract)
-            throw new AppError('ERR_NOT_FOUND', 'integration or contract not found');
-          assertIntegrationCanExchange(integration, 'pull');
-          assertContractInForce(contract);
-        } catch (err) {
-          const e = err instanceof AppError ? err : new AppError('ERR_SYS_INTERNAL', String(err));
-          await xrepo.deleteOutput(tx, tenantId, exchangeId);
+        const found = await reloadExchange(tx, tenantId, integrationId, exchangeId, 'pull');
+        if (found?.exchange.delivery !== 'file') return null;
+        await xrepo.deleteOutput(tx, tenantId, exchangeId);
+        if (!found.admitted) {
           await xrepo.finishExchange(tx, tenantId, exchangeId, {
             status: 'failed',
-            errorCode: e.code,
-            errorDetail: `the pull was refused when processed: ${e.message}`,
+            errorCode: found.refusal!.code,
+            errorDetail: `the pull was refused when processed: ${found.refusal!.message}`,
           });
           return null;
         }
-        await xrepo.deleteOutput(tx, tenantId, exchangeId);
         const fence = await xrepo.startFileRun(tx, tenantId, exchangeId);
-        return { exchange, integration, contract, fence };
+        return { exchange: found.exchange, ...found.admitted, fence };
       },
       { tenantId },
     );

@@ -11,13 +11,12 @@ import { PermanentJobError } from '../jobs/runner.js';
 import { identityKey } from '../registry/normalize.js';
 import { type PersonPatch as PatchInput, PersonCreate, PersonPatch } from '../registry/person-schemas.js';
 import type { PersonService } from '../registry/person-service.js';
-import * as crepo from './contract-repo.js';
-import { assertContractInForce, completed, integrationActor } from './exchange-gate.js';
+import type * as crepo from './contract-repo.js';
+import { completed, integrationActor, reloadExchange } from './exchange-gate.js';
 import { matchIdentity, meetsConsentRequirements } from './exchange-pull-repo.js';
 import { decodeRecord } from './exchange-push-input.js';
 import * as xrepo from './exchange-repo.js';
-import { assertIntegrationCanExchange } from './lifecycle.js';
-import * as repo from './repo.js';
+import type * as repo from './repo.js';
 
 const BATCH = 100;
 
@@ -71,19 +70,10 @@ export function createPushJob(deps: PushJobDeps) {
   async function begin(tenantId: string, integrationId: string, exchangeId: string): Promise<Context | null> {
     return db.transaction(
       async (tx) => {
-        const exchange = await xrepo.findExchange(tx, tenantId, integrationId, exchangeId, true);
-        if (!exchange || exchange.status === 'completed' || exchange.status === 'failed') return null;
-        const integration = await repo.findIntegration(tx, tenantId, integrationId);
-        const contract = exchange.contract_id
-          ? await crepo.findContract(tx, tenantId, integrationId, exchange.contract_id)
-          : null;
-        try {
-          if (!integration || !contract)
-            throw new AppError('ERR_NOT_FOUND', 'integration or contract not found');
-          assertIntegrationCanExchange(integration, 'push');
-          assertContractInForce(contract);
-        } catch (err) {
-          const e = err instanceof AppError ? err : new AppError('ERR_SYS_INTERNAL', String(err));
+        const found = await reloadExchange(tx, tenantId, integrationId, exchangeId, 'push');
+        if (!found) return null;
+        if (!found.admitted) {
+          const e = found.refusal!;
           await xrepo.rejectPending(tx, tenantId, exchangeId, [
             { field: '(record)', message: `the push was refused when processed: ${e.message}`, code: e.code },
           ]);
@@ -95,7 +85,7 @@ export function createPushJob(deps: PushJobDeps) {
           return null;
         }
         await xrepo.finishExchange(tx, tenantId, exchangeId, { status: 'running' });
-        return { exchange, contract, integration };
+        return { exchange: found.exchange, ...found.admitted };
       },
       { tenantId },
     );
