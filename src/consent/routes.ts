@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from 'typebox';
-import { Uuid } from '../http/schemas.js';
+import { errorResponses, Uuid } from '../http/schemas.js';
 import { ATTACHMENT_TYPES } from './attachments.js';
 import {
   Attachment,
@@ -193,6 +193,13 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
           tags,
           summary: 'Download an attachment (sensitive:read; audited)',
           params: Type.Object({ attachment_id: Uuid() }),
+          response: {
+            200: {
+              description: 'the stored bytes, with the Content-Type they were uploaded with',
+              content: { '*/*': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) } },
+            },
+            ...errorResponses(403, 404),
+          },
         },
       },
       async (request, reply) => {
