@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './helpers/app.js';
+import { appendAudit } from '../src/audit/audit.js';
+import { createTestApp, isPostgres, type TestApp } from './helpers/app.js';
 import { call, createTestTenant, rootToken, type TestTenant } from './helpers/tenant.js';
 
 let t: TestApp;
@@ -274,6 +275,74 @@ describe('audit', () => {
       .data.find((e: { correlation_id: string }) => e.correlation_id === `corr-mask-${id}`);
     expect(ev.details.masking.persons).toBe(1);
     expect(ev.details.masking.fields).toEqual(expect.arrayContaining(['date_of_birth', 'identities']));
+  });
+
+  it('a write transaction appends its events at commit: kept with it, gone with a rollback, chain lock held only then', async () => {
+    const event = (action: string) => ({
+      tenantId: a.tenantId,
+      actorId: a.admin.clientId,
+      action,
+      resourceType: 'test',
+      resourceId: null,
+      outcome: 'success' as const,
+    });
+    const stored = (ids: string[]) =>
+      t.db.query<{ event_id: string; action: string }>(
+        'SELECT event_id, action FROM audit_events WHERE tenant_key = $1 AND event_id = ANY($2::uuid[]) ORDER BY seq',
+        [a.tenantId, ids],
+      );
+    // Two events of one transaction: both stored, in order, under the ids the calls returned.
+    const ids = await t.db.transaction(
+      async (tx) => [await appendAudit(tx, event('test.first')), await appendAudit(tx, event('test.second'))],
+      { tenantId: a.tenantId },
+    );
+    expect((await stored(ids)).rows).toEqual([
+      { event_id: ids[0], action: 'test.first' },
+      { event_id: ids[1], action: 'test.second' },
+    ]);
+    // A rolled-back transaction leaves no event.
+    let lost = '';
+    await expect(
+      t.db.transaction(
+        async (tx) => {
+          lost = await appendAudit(tx, event('test.lost'));
+          throw new Error('rolled back');
+        },
+        { tenantId: a.tenantId },
+      ),
+    ).rejects.toThrow('rolled back');
+    expect((await stored([lost])).rows).toEqual([]);
+    if (!isPostgres()) return; // one embedded connection: no concurrent transactions to compare
+    // While one transaction that has audited is still open, another of the same tenant commits its
+    // own audited write: the chain head is not locked until the first one commits.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let audited!: () => void;
+    const slowAudited = new Promise<void>((r) => {
+      audited = r;
+    });
+    const slow = t.db.transaction(
+      async (tx) => {
+        const id = await appendAudit(tx, event('test.slow'));
+        audited();
+        await held;
+        return id;
+      },
+      { tenantId: a.tenantId },
+    );
+    await slowAudited;
+    const quick = await Promise.race([
+      t.db.transaction((tx) => appendAudit(tx, event('test.quick')), { tenantId: a.tenantId }),
+      new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
+    ]);
+    release();
+    const slowId = await slow;
+    expect(quick).not.toBeNull();
+    expect((await stored([quick!, slowId])).rows.map((r) => r.action)).toEqual(['test.quick', 'test.slow']);
+    const verify = await call(t.app, a.admin.token, 'GET', '/api/v1/audit-events/verify');
+    expect(verify.json()).toMatchObject({ valid: true });
   });
 
   it('is append-only, and an altered row breaks the chain detectably', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Actor } from '../auth/principal.js';
-import type { Queryable } from '../db/database.js';
+import type { Queryable, Tx } from '../db/database.js';
 import { NIL_UUID, uuidv7 } from '../lib/ids.js';
 import { stableStringify } from '../lib/stable-json.js';
 
@@ -20,6 +20,9 @@ export interface AuditEvent {
   programId?: string | null;
   severity?: 'normal' | 'elevated';
   details?: Record<string, unknown> | null;
+  /** Set when the event was made earlier than it is appended (a deferred append keeps its id and time). */
+  eventId?: string;
+  occurredAt?: Date;
 }
 
 /** The stored columns of an event, in chain order. */
@@ -68,8 +71,8 @@ export function chainHash(prev: Buffer, canonical: string): Buffer {
 
 function toStored(event: AuditEvent): StoredAuditEvent {
   return {
-    event_id: uuidv7(),
-    occurred_at: new Date(),
+    event_id: event.eventId ?? uuidv7(),
+    occurred_at: event.occurredAt ?? new Date(),
     tenant_id: event.tenantId,
     actor_id: event.actorId,
     action: event.action,
@@ -86,13 +89,34 @@ function toStored(event: AuditEvent): StoredAuditEvent {
   };
 }
 
+/** Events a transaction has yet to append, flushed in one statement just before its COMMIT. */
+const pendingByTx = new WeakMap<Tx, AuditEvent[]>();
+
+const isTx = (q: Queryable): q is Tx => typeof (q as Partial<Tx>).beforeCommit === 'function';
+
 /**
  * Appends an event to its tenant's hash chain in the caller's transaction. Writes call it inside
  * their own transaction, so a change whose audit event cannot be stored is rolled back with it
- * (fail closed).
+ * (fail closed). In a transaction the append waits until just before COMMIT: it locks the
+ * tenant's chain head, and holding that lock for the whole transaction would serialise every
+ * write of the tenant behind it.
  */
 export async function appendAudit(q: Queryable, event: AuditEvent): Promise<string> {
   const stored = toStored(event);
+  if (isTx(q)) {
+    const pending = pendingByTx.get(q);
+    const frozen = { ...event, eventId: stored.event_id, occurredAt: stored.occurred_at };
+    if (pending) pending.push(frozen);
+    else {
+      pendingByTx.set(q, [frozen]);
+      q.beforeCommit(async () => {
+        const events = pendingByTx.get(q) ?? [];
+        pendingByTx.delete(q);
+        await appendAuditMany(q, events);
+      });
+    }
+    return stored.event_id;
+  }
   await q.query(
     'SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)',
     [

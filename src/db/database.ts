@@ -26,6 +26,24 @@ export interface Tx extends Queryable {
   exec(sql: string): Promise<void>;
   /** The driver's own handle, for engine-specific bulk paths (COPY). */
   readonly raw: { kind: 'postgres'; client: pg.PoolClient } | { kind: 'pglite'; tx: Transaction };
+  /**
+   * Runs `task` in this transaction after its callback returned, just before COMMIT (in the order
+   * registered; a failure rolls everything back). For work that takes a contended lock — the
+   * tenant's audit chain head — so the lock is held for the commit only, not the whole transaction.
+   */
+  beforeCommit(task: () => Promise<void>): void;
+}
+
+/** The pending beforeCommit tasks of one transaction, and how they run. */
+export class CommitTasks {
+  private readonly tasks: (() => Promise<void>)[] = [];
+  add(task: () => Promise<void>): void {
+    this.tasks.push(task);
+  }
+  async run(): Promise<void> {
+    // A task may register another (it runs too, after the ones already queued).
+    for (let i = 0; i < this.tasks.length; i++) await this.tasks[i]();
+  }
 }
 
 export interface PoolStats {

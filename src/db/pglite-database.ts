@@ -1,5 +1,13 @@
 import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
-import { assertUuid, type Database, type PoolStats, type Rows, type Tx, type TxOptions } from './database.js';
+import {
+  assertUuid,
+  CommitTasks,
+  type Database,
+  type PoolStats,
+  type Rows,
+  type Tx,
+  type TxOptions,
+} from './database.js';
 
 /**
  * Result parsers matching the PostgreSQL driver's: dates stay 'YYYY-MM-DD', numeric is a number,
@@ -64,8 +72,12 @@ export class PgliteDatabase implements Database {
           exec: async (sql: string) => {
             await raw.exec(sql);
           },
+          beforeCommit: (task) => commitTasks.add(task),
         };
-        return fn(tx);
+        const commitTasks = new CommitTasks();
+        const result = await fn(tx);
+        await commitTasks.run();
+        return result;
       }),
     );
   }

@@ -1,5 +1,13 @@
 import pg from 'pg';
-import { assertUuid, type Database, type PoolStats, type Rows, type Tx, type TxOptions } from './database.js';
+import {
+  assertUuid,
+  CommitTasks,
+  type Database,
+  type PoolStats,
+  type Rows,
+  type Tx,
+  type TxOptions,
+} from './database.js';
 
 const OID = { int8: 20, numeric: 1700, date: 1082 } as const;
 
@@ -55,8 +63,11 @@ export class PostgresDatabase implements Database {
         exec: async (sql: string) => {
           await client.query(sql);
         },
+        beforeCommit: (task) => commitTasks.add(task),
       };
+      const commitTasks = new CommitTasks();
       const result = await fn(tx);
+      await commitTasks.run();
       await client.query('COMMIT');
       return result;
     } catch (err) {
