@@ -20,9 +20,6 @@ export interface AuditEvent {
   programId?: string | null;
   severity?: 'normal' | 'elevated';
   details?: Record<string, unknown> | null;
-  /** Set when the event was made earlier than it is appended (a deferred append keeps its id and time). */
-  eventId?: string;
-  occurredAt?: Date;
 }
 
 /** The stored columns of an event, in chain order. */
@@ -71,8 +68,8 @@ export function chainHash(prev: Buffer, canonical: string): Buffer {
 
 function toStored(event: AuditEvent): StoredAuditEvent {
   return {
-    event_id: event.eventId ?? uuidv7(),
-    occurred_at: event.occurredAt ?? new Date(),
+    event_id: uuidv7(),
+    occurred_at: new Date(),
     tenant_id: event.tenantId,
     actor_id: event.actorId,
     action: event.action,
@@ -101,22 +98,23 @@ const isTx = (q: Queryable): q is Tx => typeof (q as Partial<Tx>).beforeCommit =
  * tenant's chain head, and holding that lock for the whole transaction would serialise every
  * write of the tenant behind it.
  */
-export async function appendAudit(q: Queryable, event: AuditEvent): Promise<string> {
-  const stored = toStored(event);
+export async function appendAudit(q: Queryable, event: AuditEvent): Promise<void> {
   if (isTx(q)) {
+    // Id (time-ordered) and time are given at the flush, just before the chain lock is taken, so
+    // a reader paging the list by id does not pass over an event of a long transaction.
     const pending = pendingByTx.get(q);
-    const frozen = { ...event, eventId: stored.event_id, occurredAt: stored.occurred_at };
-    if (pending) pending.push(frozen);
+    if (pending) pending.push(event);
     else {
-      pendingByTx.set(q, [frozen]);
+      pendingByTx.set(q, [event]);
       q.beforeCommit(async () => {
         const events = pendingByTx.get(q) ?? [];
         pendingByTx.delete(q);
         await appendAuditMany(q, events);
       });
     }
-    return stored.event_id;
+    return;
   }
+  const stored = toStored(event);
   await q.query(
     'SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)',
     [
@@ -139,7 +137,6 @@ export async function appendAudit(q: Queryable, event: AuditEvent): Promise<stri
       canonicalAuditText(stored),
     ],
   );
-  return stored.event_id;
 }
 
 /** Appends several events in one statement, in order (the request-audit buffer). */
@@ -158,10 +155,9 @@ export async function appendAuditMany(q: Queryable, events: AuditEvent[]): Promi
 }
 
 /** Appends the event of an operation and marks the operation as audited (no extra request event). */
-export async function recordAudit(q: Queryable, actor: Actor, event: AuditEvent): Promise<string> {
-  const id = await appendAudit(q, event);
+export async function recordAudit(q: Queryable, actor: Actor, event: AuditEvent): Promise<void> {
+  await appendAudit(q, event);
   actor.audit.recorded = true;
-  return id;
 }
 
 /** An audit event for an operation by `actor` (ROOT is recorded at elevated severity). */
