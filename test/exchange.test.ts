@@ -695,6 +695,42 @@ describe('pull delivered as a file (output_file_ref)', () => {
     },
   );
 
+  it('one file pull at a time per integration: a second is refused (and logged) until the first is done', async () => {
+    const first = await pull(live, { contract_id: contractId, delivery: 'file' });
+    expect(first.statusCode, first.body).toBe(202);
+    const second = await pull(live, { contract_id: contractId, format: 'csv', delivery: 'file' });
+    expect(second.statusCode, second.body).toBe(409);
+    expect(second.json()).toMatchObject({
+      code: 'ERR_STATE_CONFLICT',
+      exchange_id: first.json().exchange_id,
+    });
+    const refusals = (await call(t.app, live.token, 'GET', iurl(live.id, '/exchanges?status=failed'))).json()
+      .data;
+    expect(refusals.some((e: { error?: { code: string } }) => e.error?.code === 'ERR_STATE_CONFLICT')).toBe(
+      true,
+    );
+    // An inline pull is not held back.
+    expect((await pull(live, { contract_id: contractId })).statusCode).toBe(200);
+    await t.app.hearth.services.jobs.drain();
+    const third = await pull(live, { contract_id: contractId, delivery: 'file' });
+    expect(third.statusCode, third.body).toBe(202);
+    // A file pull whose job ended without closing it (the close failed) does not block forever:
+    // the next request closes it as interrupted.
+    await t.db.query(
+      `UPDATE jobs SET status = 'failed', finished_at = now()
+        WHERE kind = 'exchange.pull_file' AND payload->>'exchange_id' = $1`,
+      [third.json().exchange_id],
+    );
+    const fourth = await pull(live, { contract_id: contractId, delivery: 'file' });
+    expect(fourth.statusCode, fourth.body).toBe(202);
+    expect(await exchange(third.json().exchange_id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'ERR_EXCHANGE_INTERRUPTED' },
+    });
+    await t.app.hearth.services.jobs.drain();
+    expect((await exchange(fourth.json().exchange_id)).status).toBe('completed');
+  });
+
   it('honours limit and cursor like a page: the same records and next_cursor as a direct pull', async () => {
     const direct = (await pull(live, { contract_id: contractId, limit: '2' })).json();
     const res = await pull(live, { contract_id: contractId, limit: '2', delivery: 'file' });
@@ -770,7 +806,7 @@ describe('pull delivered as a file (output_file_ref)', () => {
     expect(res.statusCode, res.body).toBe(202);
     const id: string = res.json().exchange_id;
     const job = {
-      id: 'test',
+      id: '00000000-0000-4000-8000-00000000f11e', // no such job row: lock renewals touch nothing
       tenant_id: f.tenantId,
       kind: PULL_FILE_JOB,
       payload: { exchange_id: id, integration_id: live.id },

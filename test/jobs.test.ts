@@ -162,3 +162,23 @@ describe('job retention', () => {
       expect(left.has(ids[kept]), kept).toBe(true);
   });
 });
+
+describe('job locks', () => {
+  it('a job at work renews its claim, so no other worker takes it over', async () => {
+    const { claimJob, renewJobLock } = await import('../src/jobs/queue.js');
+    const id = await t.db.transaction(
+      (tx) => enqueueJob(tx, { kind: 'test.renew', tenantId: a.tenantId, payload: {} }),
+      { tenantId: a.tenantId },
+    );
+    const claimed = await claimJob(t.db, ['test.renew'], 'worker-1', 1);
+    expect(claimed?.id).toBe(id);
+    await renewJobLock(t.db, id, 900);
+    const { rows } = await t.db.query<{ left: number }>(
+      'SELECT extract(epoch FROM locked_until - now())::int AS left FROM jobs WHERE id = $1',
+      [id],
+    );
+    expect(rows[0].left).toBeGreaterThan(800);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await claimJob(t.db, ['test.renew'], 'worker-2', 60)).toBeNull();
+  });
+});

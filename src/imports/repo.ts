@@ -289,13 +289,7 @@ export async function releaseImportJobLocks(q: Queryable, kind: string): Promise
 }
 
 /** Keeps the claim of a long job alive. */
-export async function extendJobLock(q: Queryable, jobId: string, seconds: number): Promise<void> {
-  await q.query(
-    `UPDATE jobs SET locked_until = now() + make_interval(secs => $2), updated_at = now()
-      WHERE id = $1 AND status = 'running'`,
-    [jobId, seconds],
-  );
-}
+export { renewJobLock as extendJobLock } from '../jobs/queue.js';
 
 /** Claims one given job (queued, or running with an expired claim) for this process. */
 export async function claimJobById(

@@ -2,11 +2,11 @@ import { decideMany, personView } from '../access/person-access.js';
 import { recordAudit } from '../audit/audit.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
-import type { Database, Tx } from '../db/database.js';
+import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError } from '../http/errors.js';
 import { decodeIdCursor, encodeCursor } from '../http/pagination.js';
-import { enqueueJob, type Job } from '../jobs/queue.js';
+import { enqueueJob, type Job, renewJobLock } from '../jobs/queue.js';
 import { PermanentJobError } from '../jobs/runner.js';
 import { uuidv7 } from '../lib/ids.js';
 import { assertGeoArea } from '../registry/geo.js';
@@ -61,13 +61,34 @@ import type * as repo from './repo.js';
 const CHUNK = 500;
 
 /** The job that writes a file pull's output. */
-export const PULL_FILE_JOB = 'exchange.pull_file';
+export const PULL_FILE_JOB = xrepo.PULL_FILE_JOB_KIND;
 
 /** A file pull's output is written in slices of about this many bytes, one row each. */
 const OUTPUT_SLICE_BYTES = 256 * 1024;
 
 /** How long a file pull's output is kept after it is completed. */
 export const OUTPUT_KEEP_SECONDS = 24 * 3600;
+
+/** A file pull's claim on its job; renewed after every slice it stores. */
+export const FILE_PULL_LOCK_SECONDS = 900;
+
+const filePullBusy = (exchangeId: string | null) =>
+  new AppError(
+    'ERR_STATE_CONFLICT',
+    'a file pull of this integration is still in progress: wait for it (and fetch it) before asking for another',
+    { extra: exchangeId ? { exchange_id: exchangeId } : {} },
+  );
+
+/** The unique index behind the one-file-pull rule, for two requests that raced past the check. */
+function oneFilePullAtATime(err: unknown): never {
+  if (
+    isPgError(err) &&
+    err.code === PgCode.uniqueViolation &&
+    err.constraint === 'integration_exchanges_one_file_pull'
+  )
+    throw filePullBusy(null);
+  throw err;
+}
 
 /** A file pull's writer found that a later attempt took the exchange over. */
 class Superseded extends Error {}
@@ -407,6 +428,23 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     }
   }
 
+  /**
+   * One file pull in progress per integration: each holds a job runner and stores its whole
+   * output, so a partner asks for the next once the last is written (a unique index settles races).
+   */
+  async function assertNoFilePullInProgress(tx: Tx, tenantId: string, integrationId: string) {
+    const open = await xrepo.fileDeliveryInProgress(tx, tenantId, integrationId);
+    if (!open) return;
+    if (open.jobLive) throw filePullBusy(open.id);
+    // Its job ended without closing it (the close itself failed): close it now, as interrupted.
+    await xrepo.deleteOutput(tx, tenantId, open.id);
+    await xrepo.finishExchange(tx, tenantId, open.id, {
+      status: 'failed',
+      errorCode: 'ERR_EXCHANGE_INTERRUPTED',
+      errorDetail: 'the file pull stopped without finishing',
+    });
+  }
+
   /** Accepts a file pull: the contract rules and filters now, the records in a job. */
   async function acceptFile(
     actor: Actor,
@@ -417,26 +455,29 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     decodeIdCursor(q.cursor);
     const row = await tenantTx(db, actor, async (tx) => {
       const { contract, filters, eligibility } = await admitPull(tx, actor, tenantId, integrationId, q);
-      const row = await xrepo.insertExchange(tx, {
-        tenantId,
-        id: uuidv7(),
-        integrationId,
-        contractId: contract.id,
-        requestedContractId: contract.id,
-        direction: 'pull',
-        status: 'accepted',
-        format: q.format ?? 'json',
-        clientId: actor.principal.clientId,
-        correlationId: actor.correlationId,
-        dataCategories: contract.data_categories,
-        filters: {
-          ...filters,
-          ...(q.limit !== undefined ? { limit: q.limit } : {}),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        },
-        consentChecks: consentChecksOf(eligibility),
-        delivery: 'file',
-      });
+      await assertNoFilePullInProgress(tx, tenantId, integrationId);
+      const row = await xrepo
+        .insertExchange(tx, {
+          tenantId,
+          id: uuidv7(),
+          integrationId,
+          contractId: contract.id,
+          requestedContractId: contract.id,
+          direction: 'pull',
+          status: 'accepted',
+          format: q.format ?? 'json',
+          clientId: actor.principal.clientId,
+          correlationId: actor.correlationId,
+          dataCategories: contract.data_categories,
+          filters: {
+            ...filters,
+            ...(q.limit !== undefined ? { limit: q.limit } : {}),
+            ...(q.cursor ? { cursor: q.cursor } : {}),
+          },
+          consentChecks: consentChecksOf(eligibility),
+          delivery: 'file',
+        })
+        .catch(oneFilePullAtATime);
       await enqueueJob(tx, {
         kind: PULL_FILE_JOB,
         tenantId,
@@ -545,6 +586,8 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
         if (!(await xrepo.holdsFileRun(tx, tenantId, exchangeId, run.fence))) throw new Superseded();
         await xrepo.insertOutputChunk(tx, tenantId, exchangeId, no, data);
       });
+      // Still at work: a large file may take longer than one claim.
+      await renewJobLock(db, job.id, FILE_PULL_LOCK_SECONDS);
     };
     // Every stored slice holds exactly sliceBytes (the last one what is left), whatever the size
     // of the rendered parts: a row never grows with the page, and reads are just as bounded.

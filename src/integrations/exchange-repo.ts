@@ -461,3 +461,26 @@ export async function listRecordResults(
     processed_at: iso(r.processed_at),
   }));
 }
+
+/** The file pull of this integration still accepted or running, if any, and whether its job still lives. */
+export async function fileDeliveryInProgress(
+  q: Queryable,
+  tenantId: string,
+  integrationId: string,
+): Promise<{ id: string; jobLive: boolean } | null> {
+  const { rows } = await q.query<{ id: string; job_live: boolean }>(
+    `SELECT e.id,
+            EXISTS (SELECT 1 FROM jobs j
+                     WHERE j.tenant_id = e.tenant_id AND j.kind = $3 AND j.payload->>'exchange_id' = e.id::text
+                       AND j.status IN ('queued', 'running')) AS job_live
+       FROM integration_exchanges e
+      WHERE e.tenant_id = $1 AND e.integration_id = $2 AND e.delivery = 'file'
+        AND e.status IN ('accepted', 'running')
+      LIMIT 1`,
+    [tenantId, integrationId, PULL_FILE_JOB_KIND],
+  );
+  return rows[0] ? { id: rows[0].id, jobLive: rows[0].job_live } : null;
+}
+
+/** The job kind that writes a file pull (exchange-pull.ts registers it). */
+export const PULL_FILE_JOB_KIND = 'exchange.pull_file';

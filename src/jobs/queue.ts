@@ -72,6 +72,15 @@ export async function claimJob(
   return rows[0] ?? null;
 }
 
+/** A long job still at work pushes its claim forward, so no other worker takes it over. */
+export async function renewJobLock(q: Queryable, jobId: string, seconds: number): Promise<void> {
+  await q.query(
+    `UPDATE jobs SET locked_until = now() + make_interval(secs => $2), updated_at = now()
+      WHERE id = $1 AND status = 'running'`,
+    [jobId, seconds],
+  );
+}
+
 export async function completeJob(q: Queryable, id: string, workerId: string): Promise<void> {
   await q.query(
     `UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, finished_at = now(), updated_at = now()
