@@ -24,6 +24,8 @@ function answerFor(host: string): string | null {
   if (host === 'cb.rebind.test') return n === 1 ? PUBLIC : '127.0.0.1';
   return null;
 }
+/** Names whose resolver fails for now (SERVFAIL, timeout): not a refusal of the target. */
+const FLAKY = new Set(['cb.flaky.test']);
 
 let t: TestApp;
 let a: TestTenant;
@@ -41,6 +43,7 @@ async function work() {
 
 beforeAll(async () => {
   vi.spyOn(dnsPromises, 'lookup').mockImplementation((async (host: string, options: unknown) => {
+    if (FLAKY.has(host)) throw Object.assign(new Error(`queryA ESERVFAIL ${host}`), { code: 'ESERVFAIL' });
     const address = answerFor(host);
     if (address === null) return realLookup(host, options as never);
     asked.set(host, (asked.get(host) ?? 0) + 1);
@@ -139,5 +142,15 @@ describe('DCI callbacks and the address rule (insecure targets not allowed)', ()
     expect(callback).toMatchObject({ status: 'failed', attempts: 1 });
     expect(connections).toBe(0);
     expect(requests).toEqual([]);
+  });
+
+  it('a name that does not resolve for now is retried later, not given up', async () => {
+    const { callback, attempts, jobs } = await searchCallingBack('cb.flaky.test');
+    expect(attempts).toEqual([
+      { attempt: 1, status_code: null, error: 'target refused: cb.flaky.test does not resolve' },
+    ]);
+    expect(callback).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(jobs.map((j) => j.status)).toContain('queued');
+    expect(connections).toBe(0);
   });
 });

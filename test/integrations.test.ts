@@ -541,6 +541,18 @@ describe("the integration's API client", () => {
     await act(a.admin.token, id, 'suspend', reason);
     await act(a.admin.token, id, 'activate');
     expect(await limitOf()).toBe(7);
+    // Each change of the limit is in the activation's audit event.
+    const events = await call(
+      t.app,
+      a.admin.token,
+      'GET',
+      `/api/v1/audit-events?action=integration.activate&resource_id=${id}&limit=200`,
+    );
+    expect(
+      events
+        .json()
+        .data.map((e: { details: Record<string, unknown> }) => e.details.client_rate_limit_per_minute),
+    ).toEqual([40, 7, undefined]);
   });
 
   it('is issued on activation: secret once, token works, suspension refuses live tokens at once', async () => {

@@ -64,6 +64,8 @@ interface Plan {
   reasonText?: string | null;
   /** Extra work in the transaction (issuing the client, archiving contracts). */
   apply?: (tx: Tx, current: repo.IntegrationRow) => Promise<repo.IntegrationSet | undefined>;
+  /** More for the audit event's details (what the step changed beyond the integration row). */
+  details?: Record<string, unknown>;
 }
 
 const time = (v: Date | string | null | undefined): number | null =>
@@ -192,7 +194,7 @@ export function createIntegrationService(db: Database, deps: IntegrationDeps) {
           `integration.${verb}`,
           { type: 'integration', id },
           {
-            details: { from: current.status, to, reason_code: p.reasonCode ?? null },
+            details: { from: current.status, to, reason_code: p.reasonCode ?? null, ...p.details },
           },
         ),
       );
@@ -420,6 +422,7 @@ export function createIntegrationService(db: Database, deps: IntegrationDeps) {
         }
         return {
           set: { activated_at: repo.NOW },
+          ...(limit !== undefined ? { details: { client_rate_limit_per_minute: limit } } : {}),
           apply: async (tx) => {
             if (current.auth_client_id) {
               await setClientActive(tx, current.auth_client_id, true);

@@ -23,6 +23,16 @@ export interface Outbound {
   post(url: string, audience: string, action: string, body: string): Promise<PostOutcome>;
 }
 
+/**
+ * A refused target is final when the URL or the addresses are not allowed; a name that does not
+ * resolve (a resolver timeout or failure, often passing) is retried like any failed attempt.
+ */
+function isFinalRefusal(error: string): boolean {
+  return (
+    error.startsWith('target refused: ') && !/does not resolve|did not resolve in time|has no IPv/.test(error)
+  );
+}
+
 export function createOutbound(config: Config, keys: KeyStore): Outbound {
   const participantId = config.dci.participantId;
 
@@ -70,7 +80,7 @@ export function createOutbound(config: Config, keys: KeyStore): Outbound {
           error: message,
           excerpt: null,
           durationMs: Math.round(performance.now() - started),
-          permanent: true,
+          permanent: isFinalRefusal(message),
         };
       }
       const outcome = await postDelivery(
@@ -92,7 +102,7 @@ export function createOutbound(config: Config, keys: KeyStore): Outbound {
         },
       );
       // Refused as it connected: as final as a refusal before the attempt.
-      return outcome.error?.startsWith('target refused: ') ? { ...outcome, permanent: true } : outcome;
+      return outcome.error && isFinalRefusal(outcome.error) ? { ...outcome, permanent: true } : outcome;
     },
   };
 }
