@@ -599,6 +599,42 @@ describe('pull: memberships and relationships', () => {
       expect(r.masked_fields).toEqual(['relationships']);
     }
   });
+
+  it('a relationship to someone this pull would not return (archived, or short of the contract’s consents) stays out', async () => {
+    // Two more persons with a HEALTH consent (the integration may see them), each a guardian of
+    // the mother: one is then archived, the other lacks the EDU consent a second contract needs.
+    const archived = (await createPerson(t.app, p.admin.token, { full_name: unique('archived') })).person_id;
+    const healthOnly = (await createPerson(t.app, p.admin.token, { full_name: unique('healthonly') }))
+      .person_id;
+    for (const id of [archived, healthOnly]) await grantConsent(t.app, p.admin.token, id, p.verticals.HEALTH);
+    const toArchived = await relate(archived, ids.mother, 'guardian');
+    const toHealthOnly = await relate(healthOnly, ids.mother, 'guardian');
+    const gone = await call(t.app, p.admin.token, 'POST', `/api/v1/persons/${archived}/archive`, {
+      reason_code: 'DATA_ERROR',
+    });
+    expect(gone.statusCode, gone.body).toBe(200);
+    const mother = async (contract: string) =>
+      (await pull(live, { contract_id: contract }))
+        .json()
+        .payload.find((r: { full_name: string }) => r.full_name.startsWith('mother'));
+    const health = (await mother(contractId)).relationships.map(
+      (r: { relationship_id: string }) => r.relationship_id,
+    );
+    expect(health).toContain(toHealthOnly);
+    expect(health).not.toContain(toArchived);
+    // A contract that needs HEALTH and EDU: the mother qualifies (given EDU), the health-only guardian does not.
+    await grantConsent(t.app, p.admin.token, ids.mother, p.verticals.EDU);
+    const both = await newContract(live, {
+      data_categories: ['person', 'membership', 'relationship'],
+      field_list: FIELDS,
+      consent_requirements: { vertical_ids: [p.verticals.HEALTH, p.verticals.EDU] },
+    });
+    const res = await pull(live, { contract_id: both });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.body).not.toContain(toHealthOnly);
+    expect(res.body).not.toContain(healthOnly);
+    expect(res.body).not.toContain(archived);
+  });
 });
 
 describe('pull delivered as a file (output_file_ref)', () => {

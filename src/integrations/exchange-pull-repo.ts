@@ -178,6 +178,25 @@ export async function meetsConsentRequirements(
   return rows[0]?.ok === true;
 }
 
+/** Of `personIds`, the active persons that hold an active consent in every one of `verticalIds`. */
+export async function activeMeetingRequirements(
+  q: Queryable,
+  tenantId: string,
+  personIds: readonly string[],
+  verticalIds: readonly string[],
+): Promise<Set<string>> {
+  if (personIds.length === 0) return new Set();
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT p.id FROM persons p
+      WHERE p.tenant_id = $1 AND p.id = ANY($2::uuid[]) AND p.status = 'active'
+        AND NOT EXISTS (SELECT 1 FROM unnest($3::uuid[]) AS r(vertical_id)
+              WHERE NOT EXISTS (SELECT 1 FROM consents c
+                                 WHERE ${ACTIVE_CONSENT} AND c.vertical_id = r.vertical_id))`,
+    [tenantId, personIds, verticalIds],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
 export interface IdentityMatch {
   person_id: string;
   person_archived: boolean;

@@ -37,6 +37,7 @@ import {
   projectPerson,
 } from './exchange-project.js';
 import {
+  activeMeetingRequirements,
   activeRelationshipsOf,
   type Eligibility,
   eligibleChunk,
@@ -163,7 +164,7 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       ? await householdsOf(tx, actor, tenantId, visible)
       : new Map<string, HouseholdPart>();
     const links = contract.field_list.some(isLinkField)
-      ? await linksOf(tx, actor, tenantId, visible, contract.field_list)
+      ? await linksOf(tx, actor, tenantId, visible, contract)
       : new Map<string, Omit<LinksPart, 'hidden'>>();
     return visible.map((r) => {
       const decision = decisions.get(r.id)!;
@@ -177,16 +178,18 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
 
   /**
    * Open household memberships and active family relationships of a chunk's persons. A
-   * relationship appears only when the caller may also see the other person (an active consent
-   * allowing export, as for the person itself): otherwise even the other person's id would leak.
+   * relationship appears only when the other person would be pulled too: active, an active
+   * consent allowing export to the caller, and the contract's consent requirements met —
+   * otherwise even the other person's id would leak.
    */
   async function linksOf(
     tx: Tx,
     actor: Actor,
     tenantId: string,
     persons: PersonRow[],
-    fieldList: readonly string[],
+    contract: ContractRow,
   ): Promise<Map<string, Omit<LinksPart, 'hidden'>>> {
+    const fieldList = contract.field_list;
     const ids = persons.map((p) => p.id);
     const out = new Map<string, Omit<LinksPart, 'hidden'>>(
       ids.map((id) => [id, { memberships: [], relationships: [] }]),
@@ -200,9 +203,15 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       const rels = await activeRelationshipsOf(tx, tenantId, ids);
       const others = [...new Set(rels.flatMap((r) => [r.person_id, r.related_person_id]))];
       const seen = await decideMany(tx, actor, tenantId, others, 'export');
+      const qualified = await activeMeetingRequirements(
+        tx,
+        tenantId,
+        others,
+        contract.consent_requirements?.vertical_ids ?? [],
+      );
       const shown = (id: string) => {
         const d = seen.get(id);
-        return d?.visible === true && d.level === 'full';
+        return d?.visible === true && d.level === 'full' && qualified.has(id);
       };
       for (const r of rels) {
         if (!shown(r.person_id) || !shown(r.related_person_id)) continue;
