@@ -894,6 +894,37 @@ describe('pull delivered as a file (output_file_ref)', () => {
     expect(await chunks()).toBe(0);
     expect((await output(res.json().output_file_ref)).statusCode).toBe(410);
   });
+
+  it('a consent withdrawn after the file was written withholds the file (410): the partner pulls again', async () => {
+    const person = await createPerson(t.app, f.admin.token, { full_name: unique('Later withdrawn') });
+    const consent = await grantConsent(t.app, f.admin.token, person.person_id, f.verticals.HEALTH);
+    const outsider = await createPerson(t.app, f.admin.token, { full_name: unique('Never in the file') });
+    const res = await pull(live, { contract_id: contractId, format: 'csv', delivery: 'file' });
+    expect(res.statusCode, res.body).toBe(202);
+    await t.app.hearth.services.jobs.drain();
+    const ref = res.json().output_file_ref;
+    expect((await output(ref)).body).toContain('Later withdrawn');
+    // A change to someone who is not in the file does not matter.
+    const other = await grantConsent(t.app, f.admin.token, outsider.person_id, f.verticals.HEALTH);
+    await call(t.app, f.admin.token, 'POST', `/api/v1/consents/${other.consent_id}/withdraw`, {
+      reason_code: 'USER_REQUEST',
+    });
+    expect((await output(ref)).statusCode).toBe(200);
+    const w = await call(t.app, f.admin.token, 'POST', `/api/v1/consents/${consent.consent_id}/withdraw`, {
+      reason_code: 'USER_REQUEST',
+    });
+    expect(w.statusCode, w.body).toBe(200);
+    const gone = await output(ref);
+    expect(gone.statusCode, gone.body).toBe(410);
+    expect(gone.json()).toMatchObject({ reason: 'consent_changed' });
+    expect(gone.body).not.toContain('Later withdrawn');
+    // Pulling again leaves the person out.
+    const again = await pull(live, { contract_id: contractId, format: 'csv', delivery: 'file' });
+    await t.app.hearth.services.jobs.drain();
+    const file = await output(again.json().output_file_ref);
+    expect(file.statusCode).toBe(200);
+    expect(file.body).not.toContain('Later withdrawn');
+  });
 });
 
 describe('refusals: contract, caller and integration status, each logged', () => {

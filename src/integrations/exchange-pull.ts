@@ -150,7 +150,7 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     tenantId: string,
     rows: PersonRow[],
     contract: ContractRow,
-  ): Promise<Record<string, unknown>[]> {
+  ): Promise<{ records: Record<string, unknown>[]; ids: string[] }> {
     const decisions = await decideMany(
       tx,
       actor,
@@ -166,7 +166,7 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     const links = contract.field_list.some(isLinkField)
       ? await linksOf(tx, actor, tenantId, visible, contract)
       : new Map<string, Omit<LinksPart, 'hidden'>>();
-    return visible.map((r) => {
+    const records = visible.map((r) => {
       const decision = decisions.get(r.id)!;
       const view = personView(r, decision, overrides);
       const household = r.household_id ? (households.get(r.household_id) ?? null) : null;
@@ -174,6 +174,7 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       const hidden = LINK_FIELDS.filter((f) => !linkShown(f, decision, overrides));
       return projectPerson(view, contract.field_list, household, { ...own, hidden }).record;
     });
+    return { records, ids: visible.map((r) => r.id) };
   }
 
   /**
@@ -347,6 +348,8 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     afterId: string | null,
     limit: number,
     count: { returned: number },
+    /** Called in each chunk's transaction with the ids of the persons it output. */
+    track?: (tx: Tx, ids: string[]) => Promise<void>,
   ): AsyncGenerator<string> {
     const format = s.row.format ?? 'json';
     const columns = csvColumns(s.contract.field_list);
@@ -357,7 +360,8 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       const chunk = await tenantTx(db, actor, async (tx) => {
         const rows = await eligibleChunk(tx, s.eligibility, after, s.lastId, size);
         if (rows.length === 0) return { n: 0, last: after, out: [] };
-        const out = await chunkOf(tx, actor, tenantId, rows, s.contract);
+        const { records: out, ids } = await chunkOf(tx, actor, tenantId, rows, s.contract);
+        if (track) await track(tx, ids);
         return { n: rows.length, last: rows[rows.length - 1].id, out };
       });
       read += chunk.n;
@@ -614,7 +618,8 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
     };
     try {
       await write(opening(s));
-      for await (const part of records(actor, tenantId, s, afterId, limit, count)) await write(part);
+      const track = (tx: Tx, ids: string[]) => xrepo.insertOutputPersons(tx, tenantId, exchangeId, ids);
+      for await (const part of records(actor, tenantId, s, afterId, limit, count, track)) await write(part);
       await write(closing(s));
       await flush();
       await finishCompleted(actor, tenantId, s, count.returned, {
@@ -658,6 +663,15 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
         : null;
       if (!contract) throw new AppError('ERR_NOT_FOUND', 'contract not found');
       assertContractInForce(contract);
+      // A withdrawn consent blocks reads at once, stored copies included.
+      const since = row.started_at ?? row.received_at;
+      if (await xrepo.outputConsentChanged(tx, tenantId, exchangeId, since)) {
+        throw new AppError(
+          'ERR_NOT_FOUND',
+          'a consent of a person in this file has changed since it was written: pull again',
+          { status: 410, extra: { reason: 'consent_changed' } },
+        );
+      }
       return row;
     });
     const chunks = row.output_chunks ?? 0;

@@ -324,6 +324,51 @@ export async function deleteOutput(q: Queryable, tenantId: string, exchangeId: s
     tenantId,
     exchangeId,
   ]);
+  await q.query(`DELETE FROM integration_exchange_output_persons WHERE tenant_id = $1 AND exchange_id = $2`, [
+    tenantId,
+    exchangeId,
+  ]);
+}
+
+/** Records who is in a file pull's output (a chunk at a time, as it is written). */
+export async function insertOutputPersons(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  personIds: readonly string[],
+): Promise<void> {
+  if (personIds.length === 0) return;
+  await q.query(
+    `INSERT INTO integration_exchange_output_persons (tenant_id, exchange_id, person_id)
+     SELECT $1, $2, id FROM unnest($3::uuid[]) AS id ON CONFLICT DO NOTHING`,
+    [tenantId, exchangeId, personIds],
+  );
+}
+
+/**
+ * Whether a person in a file pull's output has, since `since`, had a consent withdrawn, rejected
+ * or expired (or passed its end), or been archived: the stored copy no longer reflects consent.
+ */
+export async function outputConsentChanged(
+  q: Queryable,
+  tenantId: string,
+  exchangeId: string,
+  since: Date,
+): Promise<boolean> {
+  const { rows } = await q.query<{ changed: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM integration_exchange_output_persons o
+        WHERE o.tenant_id = $1 AND o.exchange_id = $2
+          AND (EXISTS (SELECT 1 FROM consents c
+                        WHERE c.tenant_id = o.tenant_id AND c.person_id = o.person_id
+                          AND ((c.status IN ('withdrawn', 'rejected', 'expired') AND c.updated_at >= $3)
+                               OR (c.status = 'active' AND c.active_until > $3 AND c.active_until <= now())))
+               OR EXISTS (SELECT 1 FROM persons p
+                           WHERE p.tenant_id = o.tenant_id AND p.id = o.person_id AND p.status <> 'active'))
+     ) AS changed`,
+    [tenantId, exchangeId, since],
+  );
+  return rows[0]?.changed === true;
 }
 
 /**
@@ -338,6 +383,9 @@ export async function purgeExpiredOutputs(q: Queryable, batch: number): Promise<
         ORDER BY output_expires_at LIMIT $1),
      gone AS (
        DELETE FROM integration_exchange_outputs o USING expired e
+        WHERE o.tenant_id = e.tenant_id AND o.exchange_id = e.id),
+     gone_persons AS (
+       DELETE FROM integration_exchange_output_persons o USING expired e
         WHERE o.tenant_id = e.tenant_id AND o.exchange_id = e.id),
      marked AS (
        UPDATE integration_exchanges x SET output_chunks = 0
