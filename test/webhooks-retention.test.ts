@@ -213,6 +213,7 @@ describe('outbox and delivery retention', () => {
       deliveries: 0,
       attempts: 0,
       events: 0,
+      callbacks: 0,
     });
     // Bounded batches: one transaction takes at most `limit` deliveries.
     const one = await purgeDeliveryBatch(t.db, 30, 1);
@@ -264,6 +265,95 @@ describe('outbox and delivery retention', () => {
       nDciPending: true, // a DCI notification still has to read it
       nDciDone: false,
       parked: true, // never dispatched
+    });
+  });
+
+  it('DCI callbacks: finished ones go with their attempts, except the sent REGISTER notes of live subscriptions', async () => {
+    const txn = uuidv7();
+    await t.db.query(
+      `INSERT INTO dci_transactions (tenant_id, id, client_id, sender_id, kind, mode, transaction_id, correlation_id,
+         message_id, status, request)
+       VALUES ($1, $2, 'c', 's', 'subscribe', 'async', $3, $3, $3, 'succ', '{}')`,
+      [a.tenantId, txn, `t-${txn}`],
+    );
+    const subscription = async (ended: boolean) => {
+      const id = uuidv7();
+      await t.db.query(
+        `INSERT INTO dci_subscriptions (tenant_id, id, code, client_id, sender_id, transaction_row, reference_id, event_type,
+           filter_type, filter, notify_record_type, criteria, criteria_hash, callback_url, status, ended_at)
+         VALUES ($1, $2, $3, 'c', 's', $4, 'r', 'REGISTER', 'predicate', '{}', 'Member', '{}', $5,
+           'http://dci.test/cb', $6, $7)`,
+        [
+          a.tenantId,
+          id,
+          `sub-${id.slice(-12)}`,
+          txn,
+          `h-${id}`,
+          ended ? 'unsubscribe' : 'subscribe',
+          ended ? new Date() : null,
+        ],
+      );
+      return id;
+    };
+    const live = await subscription(false);
+    const ended = await subscription(true);
+    const callback = async (action: string, status: string, daysAgo: number, sub: string | null) => {
+      const id = uuidv7();
+      await t.db.query(
+        `INSERT INTO dci_callbacks (tenant_id, id, client_id, action, transaction_row, subscription_id, event_id,
+           person_id, message_id, target_url, status, completed_at)
+         VALUES ($1, $2, 'c', $3, $4, $5, $6, $7, $8, 'http://dci.test/cb', $9,
+                 CASE WHEN $9 = 'pending' THEN NULL ELSE now() - make_interval(days => $10) END)`,
+        [
+          a.tenantId,
+          id,
+          action,
+          action === 'notify' ? null : txn,
+          sub,
+          action === 'notify' ? uuidv7() : null,
+          action === 'notify' ? uuidv7() : null,
+          `m-${id}`,
+          status,
+          daysAgo,
+        ],
+      );
+      await t.db.query(
+        `INSERT INTO dci_callback_attempts (tenant_id, callback_id, attempt, attempted_at, duration_ms, status_code)
+         VALUES ($1, $2, 1, now(), 5, 200)`,
+        [a.tenantId, id],
+      );
+      return id;
+    };
+    const cb = {
+      oldSearch: await callback('on-search', 'succeeded', 40, null),
+      oldFailedSearch: await callback('on-search', 'failed', 40, null),
+      recentSearch: await callback('on-search', 'succeeded', 2, null),
+      liveRegister: await callback('notify', 'succeeded', 40, live),
+      liveFailedNotify: await callback('notify', 'failed', 40, live),
+      endedRegister: await callback('notify', 'succeeded', 40, ended),
+      pendingNotify: await callback('notify', 'pending', 40, live),
+    };
+    const result = await purgeExpired(t.db, { outboxDays: 0, deliveryDays: 30, batchSize: 2 });
+    expect(result.callbacks).toBeGreaterThanOrEqual(3);
+    const left = async (id: string) => {
+      const { rows } = await t.db.query<{ c: number; a: number }>(
+        `SELECT (SELECT count(*)::int FROM dci_callbacks WHERE tenant_id = $1 AND id = $2) AS c,
+                (SELECT count(*)::int FROM dci_callback_attempts WHERE tenant_id = $1 AND callback_id = $2) AS a`,
+        [a.tenantId, id],
+      );
+      return rows[0].c + rows[0].a;
+    };
+    const state = Object.fromEntries(
+      await Promise.all(Object.entries(cb).map(async ([k, id]) => [k, await left(id)] as const)),
+    );
+    expect(state).toEqual({
+      oldSearch: 0,
+      oldFailedSearch: 0,
+      recentSearch: 2, // finished two days ago
+      liveRegister: 2, // REGISTER goes out once per person while the subscription lives
+      liveFailedNotify: 0,
+      endedRegister: 0,
+      pendingNotify: 2, // still to send
     });
   });
 

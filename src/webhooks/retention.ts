@@ -27,6 +27,8 @@ export interface RetentionResult {
   deliveries: number;
   attempts: number;
   events: number;
+  /** DCI callbacks (with their attempts) removed. */
+  callbacks: number;
 }
 
 /** One batch of finished deliveries older than `days`, with their attempts. */
@@ -89,6 +91,41 @@ export async function purgeEventBatch(db: Database, days: number, limit: number)
   });
 }
 
+/**
+ * One batch of finished DCI callbacks older than `days`, with their attempts. A succeeded notify
+ * of a live subscription stays: it is how REGISTER goes out once per person (notifiedBefore).
+ */
+export async function purgeCallbackBatch(db: Database, days: number, limit: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ tenant_id: string; id: string }>(
+      `SELECT c.tenant_id, c.id FROM dci_callbacks c
+        WHERE c.status IN ('succeeded', 'failed', 'skipped')
+          AND c.completed_at < now() - make_interval(days => $1)
+          AND NOT (c.action = 'notify' AND c.status = 'succeeded' AND EXISTS (
+                SELECT 1 FROM dci_subscriptions s
+                 WHERE s.tenant_id = c.tenant_id AND s.id = c.subscription_id AND s.ended_at IS NULL))
+        ORDER BY c.completed_at
+        LIMIT $2
+        FOR UPDATE OF c SKIP LOCKED`,
+      [days, limit],
+    );
+    if (rows.length === 0) return 0;
+    const keys = [rows.map((r) => r.tenant_id), rows.map((r) => r.id)];
+    await deleteByKeys(
+      tx,
+      `DELETE FROM dci_callback_attempts a USING unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id)
+        WHERE a.tenant_id = k.tenant_id AND a.callback_id = k.id`,
+      keys,
+    );
+    return deleteByKeys(
+      tx,
+      `DELETE FROM dci_callbacks c USING unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id)
+        WHERE c.tenant_id = k.tenant_id AND c.id = k.id`,
+      keys,
+    );
+  });
+}
+
 async function deleteByKeys(q: Queryable, sql: string, keys: string[][]): Promise<number> {
   const { rowCount } = await q.query(sql, keys);
   return rowCount ?? 0;
@@ -101,13 +138,19 @@ async function deleteByKeys(q: Queryable, sql: string, keys: string[][]): Promis
 export async function purgeExpired(db: Database, options: RetentionOptions): Promise<RetentionResult> {
   const batch = options.batchSize ?? 500;
   const deadline = Date.now() + (options.budgetMs ?? 20_000);
-  const result: RetentionResult = { deliveries: 0, attempts: 0, events: 0 };
+  const result: RetentionResult = { deliveries: 0, attempts: 0, events: 0, callbacks: 0 };
   if (options.deliveryDays > 0) {
     for (;;) {
       const n = await purgeDeliveryBatch(db, options.deliveryDays, batch);
       result.deliveries += n.deliveries;
       result.attempts += n.attempts;
       if (n.deliveries < batch || Date.now() >= deadline) break;
+    }
+    // DCI callbacks are deliveries too (their log follows the same retention).
+    while (Date.now() < deadline) {
+      const n = await purgeCallbackBatch(db, options.deliveryDays, batch);
+      result.callbacks += n;
+      if (n < batch) break;
     }
   }
   if (options.outboxDays > 0) {

@@ -76,7 +76,8 @@ export function setupWebhooks(deps: WebhookSetupDeps) {
 
   jobs.addPeriodic(RETENTION_TASK, 600_000, async () => {
     const purged = await purgeRetained();
-    if (purged.deliveries + purged.events > 0) log?.info(purged, 'webhook and outbox retention');
+    if (purged.deliveries + purged.events + purged.callbacks > 0)
+      log?.info(purged, 'webhook, DCI callback and outbox retention');
   });
 
   return {
