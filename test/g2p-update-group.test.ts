@@ -1,12 +1,10 @@
-import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './helpers/app.js';
+import { type Creds, expectG2pError, G2P, g2pCaller } from './helpers/g2p.js';
 import { grantConsent, nid } from './helpers/registry.js';
 import { call, createTestTenant, type IssuedTestClient, type TestTenant } from './helpers/tenant.js';
 
 // PUT /update_group (docs/decisions/0068): a group update shaped like update_individual.
-
-const G2P = '/g2p/api/v1/registry';
 
 let t: TestApp;
 let a: TestTenant;
@@ -21,26 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-type Creds = { clientId: string; secret: string };
-const basicOf = (c: Creds) => `Basic ${Buffer.from(`${c.clientId}:${c.secret}`).toString('base64')}`;
-
-function g2p(method: InjectOptions['method'], path: string, body?: unknown, creds: Creds = reg) {
-  return t.app.inject({
-    method,
-    url: `${G2P}${path}`,
-    headers: { authorization: basicOf(creds) },
-    ...(body !== undefined ? { payload: body as InjectOptions['payload'] } : {}),
-  });
-}
-
-function expectG2pError(res: { statusCode: number; json(): unknown }, status: number, code: string) {
-  expect(res.statusCode, JSON.stringify(res.json())).toBe(status);
-  const body = res.json() as Record<string, string>;
-  expect(body.error_code).toBe(code);
-  expect(typeof body.error_message).toBe('string');
-  expect(typeof body.error_description).toBe('string');
-  return body;
-}
+const g2p = g2pCaller(
+  () => t.app,
+  () => reg,
+);
 
 function member(name: string, kind: string | null, gender = 'Female') {
   return {

@@ -1,13 +1,12 @@
-import Fastify, { type InjectOptions } from 'fastify';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAuthHooks } from '../src/auth/hooks.js';
 import type { AppError } from '../src/http/errors.js';
 import { mergeContacts, mergedPatch } from '../src/registry/person-merge.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
+import { basicOf, expectG2pError, G2P, g2pCaller } from './helpers/g2p.js';
 import { createPerson, grantConsent, nid } from './helpers/registry.js';
 import { call, createTestTenant, type IssuedTestClient, type TestTenant } from './helpers/tenant.js';
-
-const G2P = '/g2p/api/v1/registry';
 
 let t: TestApp;
 let a: TestTenant;
@@ -22,17 +21,10 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-type Creds = { clientId: string; secret: string };
-const basicOf = (c: Creds) => `Basic ${Buffer.from(`${c.clientId}:${c.secret}`).toString('base64')}`;
-
-function g2p(method: InjectOptions['method'], path: string, body?: unknown, creds: Creds | null = reg) {
-  return t.app.inject({
-    method,
-    url: `${G2P}${path}`,
-    headers: creds ? { authorization: basicOf(creds) } : {},
-    ...(body !== undefined ? { payload: body as InjectOptions['payload'] } : {}),
-  });
-}
+const g2p = g2pCaller(
+  () => t.app,
+  () => reg,
+);
 
 function individual(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -49,15 +41,6 @@ function individual(overrides: Record<string, unknown> = {}): Record<string, unk
     phone_numbers: [{ phone_no: '+254 712 000 111', date_collected: '2024-05-06' }],
     ...overrides,
   };
-}
-
-function expectG2pError(res: { statusCode: number; json(): unknown }, status: number, code: string) {
-  expect(res.statusCode, JSON.stringify(res.json())).toBe(status);
-  const body = res.json() as Record<string, string>;
-  expect(body.error_code).toBe(code);
-  expect(typeof body.error_message).toBe('string');
-  expect(typeof body.error_description).toBe('string');
-  return body;
 }
 
 const future = () => new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
