@@ -78,28 +78,6 @@ export async function eligibleChunk(
   return rows;
 }
 
-export interface MemberRow {
-  household_id: string;
-  person_id: string;
-  relationship_type: string;
-}
-
-/** Open memberships of the given households. */
-export async function openMembers(
-  q: Queryable,
-  tenantId: string,
-  householdIds: readonly string[],
-): Promise<MemberRow[]> {
-  if (householdIds.length === 0) return [];
-  const { rows } = await q.query<MemberRow>(
-    `SELECT household_id, person_id, relationship_type FROM household_members
-      WHERE tenant_id = $1 AND household_id = ANY ($2::uuid[]) AND ended_at IS NULL
-      ORDER BY household_id, created_at, id`,
-    [tenantId, householdIds],
-  );
-  return rows;
-}
-
 /** An open household membership of a pulled person, as a pull shows it. */
 export interface MembershipLink {
   membership_id: string;

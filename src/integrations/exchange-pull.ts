@@ -10,7 +10,7 @@ import { enqueueJob, type Job, renewJobLock } from '../jobs/queue.js';
 import { PermanentJobError } from '../jobs/runner.js';
 import { uuidv7 } from '../lib/ids.js';
 import { assertGeoArea } from '../registry/geo.js';
-import { findHouseholds } from '../registry/household-repo.js';
+import { findHouseholds, openMembersOfHouseholds } from '../registry/household-repo.js';
 import { householdView } from '../registry/household-service.js';
 import type { PersonRow } from '../registry/person-repo.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
@@ -41,7 +41,6 @@ import {
   activeRelationshipsOf,
   type Eligibility,
   eligibleChunk,
-  openMembers,
   openMembershipsOf,
   pageEnd,
 } from './exchange-pull-repo.js';
@@ -232,7 +231,7 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
   ): Promise<Map<string, HouseholdPart>> {
     const ids = [...new Set(persons.map((p) => p.household_id).filter((h): h is string => h !== null))];
     const rows = await findHouseholds(tx, tenantId, ids);
-    const members = await openMembers(tx, tenantId, ids);
+    const members = await openMembersOfHouseholds(tx, tenantId, ids);
     const people = [...new Set([...rows.map((h) => h.leader_id), ...members.map((m) => m.person_id)])];
     const decisions = await decideMany(tx, actor, tenantId, people, 'export');
     const out = new Map<string, HouseholdPart>();

@@ -154,3 +154,42 @@ export async function listMemberships(
   );
   return rows;
 }
+
+/** An open membership: who belongs to which household, in which role. */
+export interface OpenMember {
+  household_id: string;
+  person_id: string;
+  relationship_type: string;
+}
+
+/** Open memberships of the given households, oldest first per household. */
+export async function openMembersOfHouseholds(
+  q: Queryable,
+  tenantId: string,
+  householdIds: readonly string[],
+): Promise<OpenMember[]> {
+  if (householdIds.length === 0) return [];
+  const { rows } = await q.query<OpenMember>(
+    `SELECT household_id, person_id, relationship_type FROM household_members
+      WHERE tenant_id = $1 AND household_id = ANY($2::uuid[]) AND ended_at IS NULL
+      ORDER BY household_id, effective_from, id`,
+    [tenantId, householdIds],
+  );
+  return rows;
+}
+
+/** Open memberships of the given persons, oldest first per person. */
+export async function openMembershipsOfPersons(
+  q: Queryable,
+  tenantId: string,
+  personIds: readonly string[],
+): Promise<OpenMember[]> {
+  if (personIds.length === 0) return [];
+  const { rows } = await q.query<OpenMember>(
+    `SELECT household_id, person_id, relationship_type FROM household_members
+      WHERE tenant_id = $1 AND person_id = ANY($2::uuid[]) AND ended_at IS NULL
+      ORDER BY person_id, effective_from, id`,
+    [tenantId, personIds],
+  );
+  return rows;
+}

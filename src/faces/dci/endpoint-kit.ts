@@ -3,10 +3,12 @@ import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/database.js';
 import { requireTenant, tenantTx } from '../../db/tx.js';
 import type { TenantSettingsCache } from '../../tenancy/settings.js';
+import { queueCallback } from './callbacks.js';
 import { dciActor } from './gate.js';
 import type { Outbound } from './outbound.js';
 import type { MsgHeader } from './schemas.js';
 import type { SearchRunContext } from './search.js';
+import type { CallbackAction } from './txn-repo.js';
 
 export interface DciServiceDeps {
   db: Database;
@@ -46,6 +48,25 @@ export function endpointKit(deps: DciServiceDeps) {
       const actor = dciActor(actor0);
       const tenantId = requireTenant(actor);
       return tenantTx(db, actor, (tx) => fn(tx, actor, tenantId));
+    },
+
+    /** Queues the callback that answers transaction `transactionRow` (its job retries it). */
+    async callBack(
+      tx: Tx,
+      actor: Actor,
+      tenantId: string,
+      action: CallbackAction,
+      targetUrl: string,
+      transactionRow: string,
+    ): Promise<void> {
+      await queueCallback(tx, {
+        tenantId,
+        clientId: actor.principal.clientId,
+        action,
+        targetUrl,
+        transactionRow,
+        maxAttempts: config.webhooks.maxAttempts,
+      });
     },
 
     txnBase(actor: Actor, tenantId: string, header: MsgHeader) {

@@ -229,44 +229,6 @@ export async function matchingIds(
   return new Set(rows.map((r) => r.id));
 }
 
-export interface MemberLink {
-  household_id: string;
-  person_id: string;
-  relationship_type: string;
-}
-
-/** Open memberships of households, oldest first. */
-export async function openMembers(
-  q: Queryable,
-  tenantId: string,
-  householdIds: readonly string[],
-): Promise<MemberLink[]> {
-  if (householdIds.length === 0) return [];
-  const { rows } = await q.query<MemberLink>(
-    `SELECT household_id, person_id, relationship_type FROM household_members
-      WHERE tenant_id = $1 AND household_id = ANY($2::uuid[]) AND ended_at IS NULL
-      ORDER BY household_id, effective_from, id`,
-    [tenantId, householdIds],
-  );
-  return rows;
-}
-
-/** Open memberships of persons, oldest first per person. */
-export async function openMembershipsOf(
-  q: Queryable,
-  tenantId: string,
-  personIds: readonly string[],
-): Promise<MemberLink[]> {
-  if (personIds.length === 0) return [];
-  const { rows } = await q.query<MemberLink>(
-    `SELECT household_id, person_id, relationship_type FROM household_members
-      WHERE tenant_id = $1 AND person_id = ANY($2::uuid[]) AND ended_at IS NULL
-      ORDER BY person_id, effective_from, id`,
-    [tenantId, personIds],
-  );
-  return rows;
-}
-
 export interface GeoName {
   id: string;
   code: string | null;

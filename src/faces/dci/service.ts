@@ -1,6 +1,6 @@
 import type { Actor } from '../../auth/principal.js';
 import { uuidv7 } from '../../lib/ids.js';
-import { queueCallback, queueCompletion } from './callbacks.js';
+import { queueCompletion } from './callbacks.js';
 import { dciRefusal } from './codes.js';
 import { type DciServiceDeps, type Envelope, endpointKit } from './endpoint-kit.js';
 import { ackBody, batchStatus, checkCount, checkHeader, checkMessage, replyHeader } from './envelope.js';
@@ -112,14 +112,7 @@ export function createDciService(deps: DciServiceDeps) {
           await queueCompletion(tx, tenantId, id);
           return ackBody(id, 'NACK');
         }
-        await queueCallback(tx, {
-          tenantId,
-          clientId: actor.principal.clientId,
-          action: 'on-search',
-          targetUrl: adm.callbackUrl,
-          transactionRow: id,
-          maxAttempts: config.webhooks.maxAttempts,
-        });
+        await kit.callBack(tx, actor, tenantId, 'on-search', adm.callbackUrl, id);
         return ackBody(id);
       });
       deps.nudge();
@@ -175,14 +168,7 @@ export function createDciService(deps: DciServiceDeps) {
           referenceIds: [message.txnstatus_request.reference_id],
         });
         if (!adm.callbackUrl) return ackBody(id, 'NACK');
-        await queueCallback(tx, {
-          tenantId,
-          clientId: actor.principal.clientId,
-          action: 'txn-on-status',
-          targetUrl: adm.callbackUrl,
-          transactionRow: id,
-          maxAttempts: config.webhooks.maxAttempts,
-        });
+        await kit.callBack(tx, actor, tenantId, 'txn-on-status', adm.callbackUrl, id);
         return ackBody(id);
       });
       deps.nudge();

@@ -1,7 +1,6 @@
 import { auditOf, recordAudit } from '../../audit/audit.js';
 import type { Actor } from '../../auth/principal.js';
 import { uuidv7 } from '../../lib/ids.js';
-import { queueCallback } from './callbacks.js';
 import { badRequest, dciRefusal } from './codes.js';
 import type { EndpointKit } from './endpoint-kit.js';
 import { ackBody, batchStatus, checkCount, checkHeader, checkMessage } from './envelope.js';
@@ -96,14 +95,7 @@ export function subscriptionEndpoints(kit: EndpointKit) {
             },
           ),
         );
-        await queueCallback(tx, {
-          tenantId,
-          clientId: actor.principal.clientId,
-          action: 'on-subscribe',
-          targetUrl: callbackUrl,
-          transactionRow: id,
-          maxAttempts: config.webhooks.maxAttempts,
-        });
+        await kit.callBack(tx, actor, tenantId, 'on-subscribe', callbackUrl, id);
         return ackBody(id);
       });
       deps.nudge();
@@ -160,14 +152,7 @@ export function subscriptionEndpoints(kit: EndpointKit) {
           ),
         );
         if (!adm.callbackUrl) return ackBody(id, 'NACK');
-        await queueCallback(tx, {
-          tenantId,
-          clientId: actor.principal.clientId,
-          action: 'on-unsubscribe',
-          targetUrl: adm.callbackUrl,
-          transactionRow: id,
-          maxAttempts: config.webhooks.maxAttempts,
-        });
+        await kit.callBack(tx, actor, tenantId, 'on-unsubscribe', adm.callbackUrl, id);
         return ackBody(id);
       });
       deps.nudge();

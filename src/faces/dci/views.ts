@@ -9,12 +9,16 @@ import {
 import type { Actor } from '../../auth/principal.js';
 import type { Queryable } from '../../db/database.js';
 import { householdIdentities } from '../../registry/household-identities.js';
-import { findHouseholds } from '../../registry/household-repo.js';
+import {
+  findHouseholds,
+  openMembershipsOfPersons,
+  openMembersOfHouseholds,
+} from '../../registry/household-repo.js';
 import { householdView } from '../../registry/household-service.js';
 import { findPersons } from '../../registry/person-repo.js';
 import type { PersonView } from '../../registry/person-schemas.js';
 import type { GroupParts, PersonHousehold } from './records.js';
-import { geoNames, openMembers, openMembershipsOf } from './search-repo.js';
+import { geoNames } from './search-repo.js';
 
 /**
  * Persons and households as the DCI sender may see them, through the one access decision
@@ -65,7 +69,7 @@ export async function groupParts(
 ): Promise<GroupParts[]> {
   if (ids.length === 0) return [];
   const rows = (await findHouseholds(q, tenantId, ids)).filter((h) => h.status !== 'archived');
-  const links = await openMembers(
+  const links = await openMembersOfHouseholds(
     q,
     tenantId,
     rows.map((h) => h.id),
@@ -145,7 +149,7 @@ export async function personHouseholds(
   const ids = views.map((v) => v.person_id);
   const decisions = await decideMany(q, actor, tenantId, ids, purpose);
   const allowed = ids.filter((id) => mayMatch(decisions.get(id)!, ['household_id'], overrides));
-  const links = await openMembershipsOf(q, tenantId, allowed);
+  const links = await openMembershipsOfPersons(q, tenantId, allowed);
   const rows = (await findHouseholds(q, tenantId, [...new Set(links.map((l) => l.household_id))])).filter(
     (h) => h.status !== 'archived',
   );

@@ -22,6 +22,8 @@ import {
   GroupIn,
   type GroupMemberOpOut,
   type GroupOut,
+  LastUpdatedParam,
+  PagingParams,
   type RefIn,
   type RemoveMemberIn,
 } from './schemas.js';
@@ -241,9 +243,8 @@ export const GroupSearchQuery = Type.Object(
     member: Type.Optional(
       Type.String({ minLength: 1, maxLength: 400, description: 'Individual/{system}|{value}' }),
     ),
-    _lastUpdated: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 2 })),
-    _count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    _offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 0 })),
+    ...LastUpdatedParam,
+    ...PagingParams,
     _sort: Type.Optional(
       Type.String({ maxLength: 100, description: 'name, _lastUpdated; - for descending' }),
     ),

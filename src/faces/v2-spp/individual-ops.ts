@@ -15,7 +15,7 @@ import {
   registrantRef,
 } from './identifiers.js';
 import { createInputOf, type Labels, patchInputOf, toIndividual } from './individual-mapping.js';
-import { IndividualIn, type IndividualOut } from './schemas.js';
+import { IndividualIn, type IndividualOut, LastUpdatedParam, PagingParams } from './schemas.js';
 import {
   etag,
   ifMatchOf,
@@ -114,9 +114,8 @@ export const IndividualSearchQuery = Type.Object(
     group: Type.Optional(
       Type.String({ minLength: 1, maxLength: 400, description: 'a Group {system}|{value}, or none' }),
     ),
-    _lastUpdated: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 2 })),
-    _count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    _offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 0 })),
+    ...LastUpdatedParam,
+    ...PagingParams,
     _sort: Type.Optional(
       Type.String({ maxLength: 100, description: 'name, birthdate, _lastUpdated; - for descending' }),
     ),

@@ -20,7 +20,13 @@ import {
   programReference,
 } from './identifiers.js';
 import { resolvePerson } from './individual-ops.js';
-import type { ProgramMembershipIn, ProgramMembershipOut, ProgramOut, RefIn } from './schemas.js';
+import {
+  PagingParams,
+  type ProgramMembershipIn,
+  type ProgramMembershipOut,
+  type ProgramOut,
+  type RefIn,
+} from './schemas.js';
 import { etag, ifMatchOf, type Outcome, searchResult, versionConflict } from './support.js';
 import type { Domain } from './unit-of-work.js';
 
@@ -90,8 +96,7 @@ export const ProgramSearchQuery = Type.Object(
     targetType: Type.Optional(
       Type.String({ minLength: 1, maxLength: 20, description: 'individual or group' }),
     ),
-    _count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    _offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 0 })),
+    ...PagingParams,
   },
   { additionalProperties: false },
 );
@@ -139,8 +144,7 @@ export const MembershipSearchQuery = Type.Object(
       Type.String({ minLength: 1, maxLength: 400, description: 'Individual/{system}|{value} or Group/…' }),
     ),
     status: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })),
-    _count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    _offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 0 })),
+    ...PagingParams,
   },
   { additionalProperties: false },
 );

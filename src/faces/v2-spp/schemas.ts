@@ -336,3 +336,14 @@ export const BundleOut = Type.Object({
   ),
 });
 export type BundleOut = Static<typeof BundleOut>;
+
+/** The paging parameters of every V2 search (`_count` ≤ 100, `_offset`), as OpenSPP names them. */
+export const PagingParams = {
+  _count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  _offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, default: 0 })),
+};
+
+/** `_lastUpdated` with up to two prefixed dates (a range), for the registrant searches. */
+export const LastUpdatedParam = {
+  _lastUpdated: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 2 })),
+};
