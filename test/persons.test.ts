@@ -585,6 +585,16 @@ describe('search', () => {
       const res = await adminGet(`/api/v1/persons/search?${q}`);
       expect(res.statusCode, q).toBe(400);
     }
+    // The plain list takes no search parameters: refused by name, never passed on half-checked.
+    for (const q of [
+      'lat=abc&lon=1&radius_km=1',
+      'lat=1&lon=1&radius_km=1',
+      'criteria_id=name&criteria_value=x',
+    ]) {
+      const res = await adminGet(`/api/v1/persons?${q}`);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json().code, q).toBe('ERR_VAL_UNKNOWN_FIELD');
+    }
     const res = await call(
       t.app,
       registrar.token,

@@ -85,7 +85,16 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'List persons (the search without criteria)',
-        querystring: Type.Pick(PersonSearchQuery, ['limit', 'cursor', 'status', 'geo_id']),
+        // Strict: a search parameter (lat, criteria_id…) on the list is refused, never half-applied.
+        querystring: Type.Object(
+          {
+            limit: PersonSearchQuery.properties.limit,
+            cursor: PersonSearchQuery.properties.cursor,
+            status: PersonSearchQuery.properties.status,
+            geo_id: PersonSearchQuery.properties.geo_id,
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             data: Type.Array(PersonSearchHit),
@@ -95,8 +104,10 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) =>
-      personSearch.search(request.actor!, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => {
+      const { limit, cursor, status, geo_id } = request.query;
+      return personSearch.search(request.actor!, { cursor, status, geo_id, limit: limit ?? 50 });
+    },
   );
 
   app.get(
