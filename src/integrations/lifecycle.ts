@@ -36,8 +36,6 @@ export const TRANSITIONS: Record<
   },
 };
 
-export const LIFECYCLE_ACTIONS = Object.keys(TRANSITIONS) as LifecycleAction[];
-
 export const RESOURCE = 'partner integration';
 
 /** The status `action` leads to from `current`, or a 409 naming the current status. */

@@ -27,9 +27,6 @@ export const MEMBERSHIP_TRANSITIONS: Record<MembershipStatus, readonly Membershi
   duplicated: [],
 };
 
-/** Statuses of a live membership: one per beneficiary and programme. */
-export const LIVE_STATUSES: readonly MembershipStatus[] = ['draft', 'enrolled', 'paused'];
-
 export const ProgramIdentifier = Body({
   system: Type.String({
     minLength: 3,
