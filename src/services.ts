@@ -39,6 +39,7 @@ import { createPersonSearch } from './registry/person-search.js';
 import { createPersonService } from './registry/person-service.js';
 import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
+import { createAccessPolicyService } from './tenancy/access-policy.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
 import { seedVocabularies } from './vocabulary/seed.js';
@@ -62,6 +63,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const verticals = createVerticalService(db);
   const tenants = createTenantService(db, [seedSystemVerticals, seedVocabularies]);
   const settings = createTenantSettings();
+  const accessPolicy = createAccessPolicyService(db, settings);
   const vocabularies = createVocabularyService(db);
   const extensions = createExtensionService(db);
   const geo = createGeoService(db);
@@ -156,6 +158,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     oauth,
     signingKeys,
     tenants,
+    accessPolicy,
     verticals,
     clients,
     integrations,

@@ -833,7 +833,7 @@ describe('pull delivered as a file (output_file_ref)', () => {
   it('the file is stored in fixed slices and read back byte for byte (multi-byte characters split)', async () => {
     const services = t.app.hearth.services;
     // The same service with 7-byte slices: a name's "ü" is cut between two slices.
-    const small = createPullService(t.db, services.settings, {
+    const small = createPullService(t.db, {
       clientCache: services.clientCache,
       nudge: () => undefined,
       outputSliceBytes: 7,

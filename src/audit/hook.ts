@@ -21,7 +21,8 @@ export function registerAuditHook(app: FastifyInstance, buffer: AuditBuffer): vo
     const actor = request.actor;
     const status = reply.statusCode;
     const masked = actor?.audit.masked;
-    if (actor?.audit.recorded && status < 400 && !masked) return;
+    const sensitive = actor?.audit.sensitive;
+    if (actor?.audit.recorded && status < 400 && !masked && !sensitive) return;
     buffer.add({
       tenantId: actor?.tenantId ?? null,
       actorId: actor?.principal.clientId ?? null,
@@ -33,9 +34,23 @@ export function registerAuditHook(app: FastifyInstance, buffer: AuditBuffer): vo
       correlationId: request.id,
       ip: request.ip,
       severity: actor?.principal.isRoot ? 'elevated' : 'normal',
-      details: masked
-        ? { masking: { fields: [...masked].sort(), persons: actor?.audit.maskedPersons ?? 0 } }
-        : null,
+      details:
+        masked || sensitive
+          ? {
+              ...(masked
+                ? { masking: { fields: [...masked].sort(), persons: actor?.audit.maskedPersons ?? 0 } }
+                : {}),
+              // Reads of sensitive fields are audited as such (docs/decisions/0012-access-policy.md).
+              ...(sensitive
+                ? {
+                    sensitive_read: {
+                      fields: [...sensitive].sort(),
+                      persons: actor?.audit.sensitivePersons ?? 0,
+                    },
+                  }
+                : {}),
+            }
+          : null,
     });
   });
   app.addHook('onClose', async () => buffer.flush());

@@ -141,7 +141,7 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (_id) {
         const person = await persons.get(actor, _id);
         const wanted = name?.trim().toLowerCase();
-        found = !wanted || person.full_name.toLowerCase().includes(wanted) ? [person] : [];
+        found = !wanted || (person.full_name ?? '').toLowerCase().includes(wanted) ? [person] : [];
       } else {
         const page = await personSearch.search(actor, {
           ...(name ? { criteria_id: 'name', criteria_value: name } : {}),
@@ -293,7 +293,7 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (_id) {
         const household = await households.get(actor, _id);
         const wanted = name?.trim().toLowerCase();
-        found = !wanted || household.household_name.toLowerCase().includes(wanted) ? [household] : [];
+        found = !wanted || (household.household_name ?? '').toLowerCase().includes(wanted) ? [household] : [];
       } else {
         const page = await householdSearch.search(actor, {
           ...(name ? { name } : {}),

@@ -88,7 +88,8 @@ export function toIndividual(v: PersonView, groups: readonly GroupLink[], labels
       });
     }
   }
-  const name: NonNullable<IndividualOut['name']> = { text: v.full_name };
+  const name: NonNullable<IndividualOut['name']> = {};
+  if (v.full_name !== null) name.text = v.full_name;
   if (v.family_name) name.family = v.family_name;
   if (v.given_name) name.given = [v.given_name];
   if (v.additional_name) name.middle = v.additional_name;

@@ -239,7 +239,7 @@ export const GroupOut = Type.Object({
   identifier: Type.Array(IdentifierOut),
   active: Type.Boolean(),
   groupType: Type.String(),
-  name: Type.String(),
+  name: Type.Optional(Type.String({ description: 'absent when masked for the caller (see meta)' })),
   quantity: Type.Integer(),
   member: Type.Array(GroupMemberOut),
   address: Type.Optional(Type.Array(AddressOut)),
