@@ -111,7 +111,7 @@ export function createPersonSearch(deps: SearchDeps) {
     tenantId: string,
     p: Params,
     query: PersonSearchQuery,
-  ): Promise<{ sql: string; matched: string[]; score?: string }> {
+  ): Promise<{ sql: string; matched: string[]; identifier?: string; score?: string }> {
     const id = query.criteria_id;
     const value = query.criteria_value;
     if (id === undefined && value === undefined) return { sql: 'true', matched: [] };
@@ -139,6 +139,7 @@ export function createPersonSearch(deps: SearchDeps) {
           sql: `p.id IN (SELECT person_id FROM person_identities WHERE tenant_id = p.tenant_id AND identity_key = ${p.add(key)}
                  AND removed_at IS NULL AND (${p.add(type)}::text IS NULL OR identity_type = ${p.add(type)}))`,
           matched: [],
+          identifier: 'identities.identity_number',
         };
       }
       case 'name': {
@@ -158,6 +159,7 @@ export function createPersonSearch(deps: SearchDeps) {
           sql: `p.id IN (SELECT person_id FROM person_contacts WHERE tenant_id = p.tenant_id AND value_key = ${p.add(key)}
                  AND removed_at IS NULL)`,
           matched: [],
+          identifier: 'contacts',
         };
       }
       case 'birth_date': {
@@ -264,7 +266,7 @@ export function createPersonSearch(deps: SearchDeps) {
           return keep.map((r) => {
             const hit: SearchHit = {
               ...personView(persons.get(r.id)!, decisions.get(r.id)!),
-              matched_fields: matched,
+              matched_fields: crit.identifier ? [crit.identifier, ...matched] : matched,
             };
             if (r.distance_m !== undefined) {
               hit.distance_km = Math.round(r.distance_m) / 1000;

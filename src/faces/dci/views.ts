@@ -1,4 +1,4 @@
-import { decideMany, mayMatch, type Purpose } from '../../access/person-access.js';
+import { decideMany, mayMatch, type Purpose, sees } from '../../access/person-access.js';
 import type { Actor } from '../../auth/principal.js';
 import type { Queryable } from '../../db/database.js';
 import { householdIdentities } from '../../registry/household-identities.js';
@@ -130,6 +130,7 @@ export async function personHouseholds(
   const ids = views.map((v) => v.person_id);
   const decisions = await decideMany(q, actor, tenantId, ids, purpose);
   const allowed = ids.filter((id) => mayMatch(decisions.get(id), ['household_id']));
+  const namesShown = new Set(allowed.filter((id) => sees(decisions.get(id)!, 'household.household_name')));
   const links = await openMembershipsOfPersons(q, tenantId, allowed);
   const rows = (await findHouseholds(q, tenantId, [...new Set(links.map((l) => l.household_id))])).filter(
     (h) => h.status !== 'archived',
@@ -143,7 +144,7 @@ export async function personHouseholds(
     const list = out.get(l.person_id) ?? [];
     list.push({
       household_id: h.id,
-      household_name: h.household_name,
+      household_name: namesShown.has(l.person_id) ? h.household_name : null,
       identifiers: identifiers.get(h.id) ?? [],
     });
     out.set(l.person_id, list);

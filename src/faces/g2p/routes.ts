@@ -167,7 +167,7 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Update individuals (all or none)',
         description:
           'Each item names its individual by `updateId`: its public id, or with `?id_type=` the value of one of its ' +
-          'ids (an identity search: needs sensitive:read and consent). Only fields given with a value change; ids ' +
+          'ids (an exact identifier: open to every reader of persons; the individual must still be visible to the caller). Only fields given with a value change; ids ' +
           'are added or updated by type and value; phone_numbers replace the phones and email the email.',
         querystring: UpdateQuery,
         body: G2pUpdateIn,

@@ -216,7 +216,7 @@ export const UpdateQuery = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 100,
-        description: 'updateId is the value of an id of this type (needs sensitive:read)',
+        description: 'updateId is the value of an id of this type (an exact identifier the caller holds)',
       }),
     ),
   },
