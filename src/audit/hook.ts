@@ -25,6 +25,7 @@ export function registerAuditHook(app: FastifyInstance, buffer: AuditBuffer): vo
     buffer.add({
       tenantId: actor?.tenantId ?? null,
       actorId: actor?.principal.clientId ?? null,
+      userId: actor?.principal.userId ?? null,
       action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
       resourceType: 'api',
       resourceId: request.url.split('?')[0].slice(0, 500),
