@@ -33,6 +33,7 @@ import { householdRoutes } from './registry/household-routes.js';
 import { personRoutes } from './registry/person-routes.js';
 import { registryRoutes } from './registry/registry-routes.js';
 import { createServices, type Services } from './services.js';
+import { oidcRoutes } from './sessions/oidc-routes.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { tenancyRoutes } from './tenancy/routes.js';
 import { userRoutes } from './users/routes.js';
@@ -164,6 +165,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);
   await app.register(sessionRoutes);
+  await app.register(oidcRoutes);
   await app.register(userRoutes);
   await app.register(integrationRoutes);
   await app.register(exchangeRoutes);

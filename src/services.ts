@@ -39,6 +39,7 @@ import { createPersonSearch } from './registry/person-search.js';
 import { createPersonService } from './registry/person-service.js';
 import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
+import { createOidcSignIn } from './sessions/oidc.js';
 import { createSessionService } from './sessions/service.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
@@ -105,8 +106,12 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   // (no per-process cache), so deactivation and sign-out hold in every process at once.
   const users = createUserService({ db, verticals, config: config.users });
   const sessions = createSessionService({ db, config, limiter });
+  const oidc = config.oidc
+    ? createOidcSignIn({ db, config: config.oidc, publicUrl: config.publicUrl, sessions })
+    : null;
   jobs.addPeriodic('sessions.sweep', 15 * 60_000, async () => {
     await sessions.sweep();
+    await oidc?.sweep();
   });
   const integrations = createIntegrationService(db, { clients, clientCache, verticals });
   const exchanges = createExchangeService({
@@ -169,6 +174,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     clients,
     users,
     sessions,
+    oidc,
     integrations,
     exchanges,
     dispatcher,

@@ -69,5 +69,5 @@ describe('first start of the embedded database', () => {
     } finally {
       await second.stop();
     }
-  }, 120_000);
+  }, 240_000);
 });
