@@ -82,7 +82,10 @@ function describeSecurity(route: RouteOptions): void {
     schema.security = [];
     return;
   }
-  schema.security = auth.scheme === 'basic' ? [{ basicAuth: [] }, { bearerAuth: [] }] : [{ bearerAuth: [] }];
+  schema.security =
+    auth.scheme === 'basic'
+      ? [{ basicAuth: [] }, { bearerAuth: [] }, { sessionCookie: [] }]
+      : [{ bearerAuth: [] }, { sessionCookie: [] }];
   schema.response ??= {};
   const response = schema.response as Record<string, unknown>;
   for (const status of [400, 401, 403, 429, 500]) response[status] ??= ProblemSchema;

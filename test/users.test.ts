@@ -42,6 +42,30 @@ describe('users API', () => {
     expect((await call(t.app, null, 'GET', '/api/v1/users')).statusCode).toBe(401);
   });
 
+  it('row-level security keeps users and sessions to the transaction tenant', async () => {
+    const theirs = await createUser(t.app, b.admin.token, { username: uname('rls'), roles: ['auditor'] });
+    await signIn(t.app, theirs.username, theirs.password);
+    const seen = await t.db.transaction(
+      async (tx) => {
+        const users = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE id = $1', [
+          theirs.user_id,
+        ]);
+        const sessions = await tx.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM user_sessions WHERE user_id = $1',
+          [theirs.user_id],
+        );
+        return [users.rows[0].n, sessions.rows[0].n];
+      },
+      { tenantId: a.tenantId },
+    );
+    expect(seen).toEqual([0, 0]);
+    const { rows } = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM user_sessions WHERE user_id = $1',
+      [theirs.user_id],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
   it('usernames are unique across tenants regardless of case', async () => {
     const name = uname('Same');
     await createUser(t.app, a.admin.token, { username: name, roles: ['auditor'] });
