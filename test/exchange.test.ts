@@ -151,7 +151,7 @@ interface XmlRecord {
   gender: string;
   contacts: { contact: { type: string; value: string }[] };
   address: unknown;
-  household: { household_name: string; members: { member: { person_id: string }[] } };
+  household: { household_name: string; members: { member: { person_id: string }[] }; geo_lat?: unknown };
   masked_fields: { field: string[] };
 }
 
