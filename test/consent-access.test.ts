@@ -668,5 +668,5 @@ describe('route walk', () => {
     expect((await get(w.admin.token, `/api/v1/consents/${pendingConsent.consent_id}`)).json().status).toBe(
       'pending',
     );
-  });
+  }, 240_000); // it probes every registered route: minutes on a loaded machine
 });
