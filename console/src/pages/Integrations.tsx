@@ -4,10 +4,10 @@ import {
   Badge,
   Button,
   Card,
+  Checkbox,
   Code,
   Group,
   Modal,
-  MultiSelect,
   NativeSelect,
   Paper,
   ScrollArea,
@@ -149,13 +149,18 @@ function CreateIntegration({ onDone }: { onDone(): void }) {
               onChange={(e) => setPartnerType(e.currentTarget.value as PartnerType)}
               data={PARTNER_TYPES.map((p) => ({ value: p, label: t(`integrations.partnerTypes.${p}`) }))}
             />
-            <MultiSelect
+            <Checkbox.Group
               label={t('integrations.verticals')}
               value={verticalIds}
               onChange={setVerticalIds}
               error={fieldError('vertical_ids')}
-              data={(verticals.data ?? []).map((v) => ({ value: v.vertical_id, label: v.name }))}
-            />
+            >
+              <Group gap="sm" mt={4} data-testid="vertical-choices">
+                {(verticals.data ?? []).map((v) => (
+                  <Checkbox key={v.vertical_id} value={v.vertical_id} label={v.name} />
+                ))}
+              </Group>
+            </Checkbox.Group>
           </SimpleGrid>
           <ErrorAlert error={create.error} />
           <Group>
@@ -170,11 +175,14 @@ function CreateIntegration({ onDone }: { onDone(): void }) {
 }
 
 /** Why a user may not take an action the API would refuse for separation of duties. */
-function separationBlock(action: Action, i: Integration, me: string | undefined): string | null {
-  if (!me) return null;
-  if ((action === 'review' || action === 'return') && i.requested_by === me) return 'integrations.sodReview';
-  if (action === 'approve' && i.requested_by === me) return 'integrations.sodApproveRequested';
-  if (action === 'approve' && i.reviewed_by === me) return 'integrations.sodApproveReviewed';
+function separationBlock(
+  action: Action,
+  i: Integration,
+  isMe: (actor: string | null) => boolean,
+): string | null {
+  if ((action === 'review' || action === 'return') && isMe(i.requested_by)) return 'integrations.sodReview';
+  if (action === 'approve' && isMe(i.requested_by)) return 'integrations.sodApproveRequested';
+  if (action === 'approve' && isMe(i.reviewed_by)) return 'integrations.sodApproveReviewed';
   return null;
 }
 
@@ -188,9 +196,12 @@ function IntegrationCard({
   const { t } = useTranslation();
   const can = useCan();
   const { session } = useSession();
-  const me = session?.user.id;
+  // A signed-in user acts as `user:<username>` (the actor recorded in requested_by and reviewed_by).
+  const isMe = (actor: string | null) =>
+    !!session && !!actor && (actor === session.user.id || actor === `user:${session.user.username}`);
   const actions = (ACTIONS[i.status as Status] ?? []).filter((a) => can(ACTION_SCOPE[a]));
-  const who = (id: string | null) => (id ? (id === me ? t('integrations.you') : id.slice(0, 8)) : '—');
+  const who = (id: string | null) =>
+    id ? (isMe(id) ? t('integrations.you') : id.startsWith('user:') ? id.slice(5) : id.slice(0, 12)) : '—';
   return (
     <Card withBorder padding="sm" data-testid="integration-card" data-status={i.status}>
       <Stack gap={6}>
@@ -202,13 +213,16 @@ function IntegrationCard({
           {t('integrations.requestedBy')}: {who(i.requested_by)} · {t('integrations.reviewedBy')}:{' '}
           {who(i.reviewed_by)} · {t('integrations.approvedBy')}: {who(i.approved_by)}
         </Text>
-        {actions.map((a) => {
-          const blocked = separationBlock(a, i, me);
-          return blocked ? (
-            <Text key={a} size="xs" c="orange.9" data-testid="sod-note">
-              {t(blocked)}
+        {[...new Set(actions.map((a) => separationBlock(a, i, isMe)).filter((n) => n !== null))].map(
+          (note) => (
+            <Text key={note} size="xs" c="orange.9" data-testid="sod-note">
+              {t(note)}
             </Text>
-          ) : (
+          ),
+        )}
+        {actions.map((a) => {
+          if (separationBlock(a, i, isMe)) return null;
+          return (
             <Button
               key={a}
               size="xs"
