@@ -23,11 +23,9 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
   let b: TestBrowser;
   let base: string;
   let tenant: TestTenant;
-  let sessionsExist = false;
 
   beforeAll(async () => {
     t = await createTestApp();
-    sessionsExist = t.app.hearth.routes.some((r) => r.url === '/auth/login');
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     tenant = await createTestTenant(t);
@@ -85,8 +83,7 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     return page;
   }
 
-  it('refuses a wrong password with a message, then signs in and out', async ({ skip }) => {
-    if (!sessionsExist) skip('sign-in routes (issue 15) are not on this branch yet');
+  it('refuses a wrong password with a message, then signs in and out', async () => {
     const u = await user(['registrar']);
     const page = await newPage();
     await page.goto(`${base}/console/`);
@@ -106,10 +103,7 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     await page.close();
   });
 
-  it('registers a household with two members, then captures and verifies a consent with evidence', async ({
-    skip,
-  }) => {
-    if (!sessionsExist) skip('sign-in routes (issue 15) are not on this branch yet');
+  it('registers a household with two members, then captures and verifies a consent with evidence', async () => {
     const registrar = await user(['registrar', 'reviewer']);
     const page = await signIn(registrar);
     await page.getByRole('link', { name: 'Households' }).click();
@@ -162,10 +156,7 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     await page.close();
   }, 120_000);
 
-  it('imports a 1,000-row CSV and follows the job to its end, with the row errors listed', async ({
-    skip,
-  }) => {
-    if (!sessionsExist) skip('sign-in routes (issue 15) are not on this branch yet');
+  it('imports a 1,000-row CSV and follows the job to its end, with the row errors listed', async () => {
     // The import runs as a background job, as in the server.
     t.app.hearth.services.jobs.start();
     const lines: string[] = [];
@@ -205,10 +196,7 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     await page.close();
   }, 180_000);
 
-  it('takes an integration from draft to active with three users, separation of duties shown', async ({
-    skip,
-  }) => {
-    if (!sessionsExist) skip('sign-in routes (issue 15) are not on this branch yet');
+  it('takes an integration from draft to active with three users, separation of duties shown', async () => {
     const manager = await user(['tenant_admin']);
     const reviewer = await user(['reviewer']);
     const approver = await user(['approver']);
@@ -272,8 +260,7 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     expect(new Set([made.requested_by, made.reviewed_by, made.approved_by]).size).toBe(3);
   }, 120_000);
 
-  it('verifies the audit chain as an auditor', async ({ skip }) => {
-    if (!sessionsExist) skip('sign-in routes (issue 15) are not on this branch yet');
+  it('verifies the audit chain as an auditor', async () => {
     const page = await signIn(await user(['auditor']));
     await page.getByRole('link', { name: 'Audit log' }).click();
     expect(await unlabelledInputs(page)).toEqual([]);
