@@ -151,7 +151,7 @@ interface XmlRecord {
   gender: string;
   contacts: { contact: { type: string; value: string }[] };
   address: unknown;
-  household: { household_name: string; members: { member: { person_id: string }[] } };
+  household: { household_name: string; members: { member: { person_id: string }[] }; geo_lat?: unknown };
   masked_fields: { field: string[] };
 }
 
@@ -239,20 +239,17 @@ describe('pull', () => {
       'masked_fields',
     ]);
     expect(rec.date_of_birth).toBe('1990-04-12');
-    // Contacts and identity numbers are sensitive: the integration holds no sensitive:read.
+    // The contract names contacts and identities: the integration receives them (decision 0012).
     const contacts = rec.contacts as { value: string }[];
-    expect(contacts[0].value).toMatch(/^\*+5678$/);
+    expect(contacts[0].value).toBe('+254712345678');
     const identities = rec.identities as { identity_number: string }[];
-    expect(identities[0].identity_number).toMatch(/^\*+/);
+    expect(identities[0].identity_number).not.toContain('*');
     expect(rec.household).toEqual({
       household_name: 'Otieno household',
       members: [{ person_id: okId, relationship_type: expect.any(String) }],
-      geo_lat: null,
+      geo_lat: -1.28,
     });
-    expect(rec.masked_fields).toEqual(
-      expect.arrayContaining(['contacts', 'identities.identity_number', 'household.geo_lat']),
-    );
-    expect(JSON.stringify(body)).not.toContain('+254712345678');
+    expect(rec.masked_fields).toEqual([]);
 
     const log = await call(t.app, p.admin.token, 'GET', iurl(live.id, `/exchanges/${body.exchange_id}`));
     expect(log.json()).toMatchObject({
@@ -292,12 +289,11 @@ describe('pull', () => {
     expect(rows).toHaveLength(3);
     const ok = rows.find((r) => r[0] === names.ok)!;
     expect(ok[1]).toBe('1990-04-12');
-    expect(JSON.parse(ok[3])[0].value).toMatch(/^\*+5678$/);
+    expect(JSON.parse(ok[3])[0].value).toBe('+254712345678');
     expect(ok[5]).toBe('Otieno household');
-    expect(ok[7]).toBe('');
-    expect(ok[8].split(';')).toEqual(expect.arrayContaining(['contacts', 'household.geo_lat']));
+    expect(ok[7]).toBe("'-1.28");
+    expect(ok[8]).toBe('');
     expect(rows.some((r) => r[0] === `'=HYPERLINK("http://evil")`)).toBe(true);
-    expect(res.body).not.toContain('+254712345678');
     for (const n of [names.none, names.edu, names.grace]) expect(res.body).not.toContain(n);
   });
 
@@ -312,11 +308,10 @@ describe('pull', () => {
     expect(records).toHaveLength(2);
     const ok = records.find((r) => r.full_name === names.ok) as unknown as XmlRecord;
     expect(ok.date_of_birth).toBe('1990-04-12');
-    expect(ok.contacts.contact[0].value).toMatch(/^\*+5678$/);
+    expect(ok.contacts.contact[0].value).toBe('+254712345678');
     expect(ok.household.household_name).toBe('Otieno household');
     expect(ok.household.members.member[0].person_id).toBe(okId);
-    expect(ok.masked_fields.field).toEqual(expect.arrayContaining(['contacts', 'household.geo_lat']));
-    expect(res.body).not.toContain('+254712345678');
+    expect(String(ok.household.geo_lat)).toBe('-1.28');
     for (const n of [names.none, names.edu, names.grace]) expect(res.body).not.toContain(n);
   });
 
@@ -568,7 +563,7 @@ describe('pull: memberships and relationships', () => {
     expect(res.body).not.toContain(ids.spouse);
   });
 
-  it('links are masked like person fields: a tenant may classify them sensitive', async () => {
+  it('links follow the contract, not the tenant classification (which governs staff)', async () => {
     const q = await createTestTenant(t, { field_classification: { relationships: 'sensitive' } });
     const l = await liveIntegration(q);
     const c = await newContract(l, {
@@ -590,13 +585,13 @@ describe('pull: memberships and relationships', () => {
     for (const format of ['json', 'csv', 'xml']) {
       const res = await pull(l, { contract_id: c, format });
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.body, format).not.toContain(rel.json().relationship_id);
+      expect(res.body, format).toContain(rel.json().relationship_id);
     }
     const records = (await pull(l, { contract_id: c })).json().payload;
     expect(records).toHaveLength(2);
     for (const r of records) {
-      expect(r.relationships).toEqual([]);
-      expect(r.masked_fields).toEqual(['relationships']);
+      expect(r.relationships).toHaveLength(1);
+      expect(r.masked_fields).toEqual([]);
     }
   });
 
@@ -711,7 +706,8 @@ describe('pull delivered as a file (output_file_ref)', () => {
       expect(file.headers['content-type']).toBe(direct.headers['content-type']);
       for (const n of names) expect(file.body).toContain(n);
       expect(file.body).not.toContain('File unconsented');
-      expect(file.body).not.toContain('+254712345670');
+      // The contract names contacts: they are exported as they are.
+      expect(file.body).toContain('+254712345670');
       if (format === 'json') {
         const body = file.json();
         expect(body).toMatchObject({
@@ -833,7 +829,7 @@ describe('pull delivered as a file (output_file_ref)', () => {
   it('the file is stored in fixed slices and read back byte for byte (multi-byte characters split)', async () => {
     const services = t.app.hearth.services;
     // The same service with 7-byte slices: a name's "ü" is cut between two slices.
-    const small = createPullService(t.db, services.settings, {
+    const small = createPullService(t.db, {
       clientCache: services.clientCache,
       nudge: () => undefined,
       outputSliceBytes: 7,
@@ -1328,8 +1324,8 @@ describe('push', () => {
     )!;
     expect(rec).toMatchObject({ date_of_birth: '1988-08-08', gender: '2' });
     expect(rec.address).toEqual({ line: ['Plot 7', 'Kisumu Road'], city: 'Kisumu' });
-    // Contacts are sensitive: masked for the integration even though it pushed them.
-    expect(rec.contacts.contact[0].value).toMatch(/^\*+/);
+    // The contract names contacts: the integration reads back what it pushed.
+    expect(rec.contacts.contact[0].value).not.toContain('*');
     const admin = await call(
       t.app,
       a.admin.token,
