@@ -10,6 +10,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
   publicUrl: string;
+  /** HEARTH_PUBLIC_URL as set (null when defaulted): the first process on a database fixes the token issuer with it. */
+  publicUrlConfigured: string | null;
+  /** A direct (not transaction-pooled) connection for LISTEN; defaults to DATABASE_URL. */
+  listenDatabaseUrl: string | null;
   dbPoolSize: number;
   tokenTtlSeconds: number;
   rootClientId: string | null;
@@ -92,6 +96,7 @@ export const CONFIG_VARIABLES = [
   'LOG_LEVEL',
   'HEARTH_BODY_LIMIT',
   'HEARTH_PUBLIC_URL',
+  'HEARTH_LISTEN_DATABASE_URL',
   'HEARTH_DB_POOL_SIZE',
   'HEARTH_TOKEN_TTL',
   'HEARTH_ROOT_CLIENT_ID',
@@ -255,6 +260,10 @@ export function loadConfig(env: Env = process.env): Config {
   checkDatabaseUrl(r, databaseUrl);
   const publicUrl = r.str('HEARTH_PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   checkUrl(r, 'HEARTH_PUBLIC_URL', publicUrl, ['http:', 'https:']);
+  const listenDatabaseUrl = r.optional('HEARTH_LISTEN_DATABASE_URL');
+  if (listenDatabaseUrl !== null && !/^postgres(ql)?:\/\//.test(listenDatabaseUrl)) {
+    r.problems.push('HEARTH_LISTEN_DATABASE_URL must be a postgres:// URL');
+  }
   const redisUrl = r.optional('REDIS_URL');
   checkUrl(r, 'REDIS_URL', redisUrl, ['redis:', 'rediss:']);
   const rootClientId = r.optional('HEARTH_ROOT_CLIENT_ID');
@@ -276,6 +285,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: r.int('HEARTH_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     publicUrl,
+    publicUrlConfigured: r.optional('HEARTH_PUBLIC_URL') === null ? null : publicUrl,
+    listenDatabaseUrl,
     dbPoolSize: r.int('HEARTH_DB_POOL_SIZE', 10, 1, 200),
     tokenTtlSeconds: r.int('HEARTH_TOKEN_TTL', 3600, 60, 86400),
     rootClientId,

@@ -3,7 +3,7 @@ import { buildApp } from './app.js';
 import { firstBootRootClient } from './clients/first-boot.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
-import { migrate } from './db/migrate.js';
+import { isMigrated, migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 
 export interface RunningServer {
@@ -13,8 +13,24 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** false (`hearth serve --no-migrate`): refuse to start on a database `hearth migrate` has not brought up to date. */
+  migrate?: boolean;
+}
+
+/** Migrates, or with `migrate: false` checks that nothing is pending. */
+export async function prepareDatabase(db: Database, options: StartOptions) {
+  if (options.migrate === false) {
+    if (!(await isMigrated(db))) {
+      throw new Error('the database has pending migrations: run `hearth migrate` first (started with --no-migrate)');
+    }
+    return { applied: [] as string[], alreadyApplied: -1 };
+  }
+  return migrate(db);
+}
+
 /** Opens the database, applies migrations, builds the app and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -22,7 +38,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   let app: FastifyInstance | undefined;
   try {
-    const report = await migrate(db);
+    const report = await prepareDatabase(db, options);
     app = await buildApp({ config, db, processMetrics: true });
     if (config.rootClientId && config.rootClientSecret) {
       const outcome = await app.hearth.services.clients.ensureRootClient(

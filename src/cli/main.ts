@@ -11,9 +11,11 @@ import { workerCommand } from './worker.js';
 const USAGE = `hearth <command> [options]
 
 Commands:
-  serve                 start the HTTP server (migrates first)
+  serve [--no-migrate]  start the HTTP server (migrates first; --no-migrate: refuse to start
+                        while migrations are pending, for deployments that run \`hearth migrate\` as a step)
   migrate               apply pending database migrations and exit
-  worker                run background jobs only (no HTTP); needs DATABASE_URL=postgres://…
+  worker [--no-migrate] run background jobs only (no HTTP); needs DATABASE_URL=postgres://…;
+                        uses HEARTH_DB_POOL_SIZE connections
   tenant create --code CODE --name NAME
   client create --name NAME --roles ROLE[,ROLE] [--tenant CODE|ID] [--scopes …] [--verticals CODE,…]
                         prints the client secret once
@@ -28,8 +30,9 @@ Configuration comes from environment variables; see README.md.`;
 
 type Command = (args: string[]) => Promise<number>;
 
-async function serve(): Promise<number> {
-  const server = await startServer(loadConfig());
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'no-migrate': { type: 'boolean' } } });
+  const server = await startServer(loadConfig(), { migrate: !values['no-migrate'] });
   handleSignals(server);
   server.app.log.info(`Hearth listening on ${server.url} (docs at ${server.url}/docs)`);
   return -1; // keep running

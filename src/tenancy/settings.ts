@@ -1,4 +1,5 @@
 import type { Classification } from '../access/classification.js';
+import type { ChangeFeed } from '../db/change-feed.js';
 import type { Queryable } from '../db/database.js';
 import type { TenantSettings } from './schemas.js';
 
@@ -11,13 +12,17 @@ export interface ResolvedSettings {
   defaultPhoneCountry: string | undefined;
 }
 
-/** Tenant settings with their defaults, cached for a few seconds per process. */
-export function createTenantSettings() {
+/**
+ * Tenant settings with their defaults, cached per process; a change in any process drops the entry
+ * everywhere through the change feed (and nothing is served from the cache while the feed is stale).
+ */
+export function createTenantSettings(changes: ChangeFeed) {
   const cache = new Map<string, { at: number; value: ResolvedSettings }>();
+  changes.on('tenant', (tenantId) => cache.delete(tenantId));
   return {
     async get(q: Queryable, tenantId: string): Promise<ResolvedSettings> {
       const hit = cache.get(tenantId);
-      if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+      if (hit && changes.fresh() && Date.now() - hit.at < TTL_MS) return hit.value;
       const { rows } = await q.query<{ settings: TenantSettings }>(
         'SELECT settings FROM tenants WHERE id = $1',
         [tenantId],
@@ -31,9 +36,6 @@ export function createTenantSettings() {
       };
       cache.set(tenantId, { at: Date.now(), value });
       return value;
-    },
-    invalidate(tenantId: string): void {
-      cache.delete(tenantId);
     },
   };
 }
