@@ -18,6 +18,8 @@ export interface Config {
   tokenTtlSeconds: number;
   rootClientId: string | null;
   rootClientSecret: string | null;
+  /** Command line only: a ROOT token for a running server's API (else the ROOT id and secret). */
+  cliToken: string | null;
   rateLimitPerMinute: number;
   tokenRateLimitPerMinute: number;
   redisUrl: string | null;
@@ -101,6 +103,7 @@ export const CONFIG_VARIABLES = [
   'HEARTH_TOKEN_TTL',
   'HEARTH_ROOT_CLIENT_ID',
   'HEARTH_ROOT_CLIENT_SECRET',
+  'HEARTH_TOKEN',
   'HEARTH_RATE_LIMIT_PER_MINUTE',
   'HEARTH_TOKEN_RATE_LIMIT_PER_MINUTE',
   'REDIS_URL',
@@ -291,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlSeconds: r.int('HEARTH_TOKEN_TTL', 3600, 60, 86400),
     rootClientId,
     rootClientSecret,
+    cliToken: r.optional('HEARTH_TOKEN'),
     rateLimitPerMinute: r.int('HEARTH_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     tokenRateLimitPerMinute: r.int('HEARTH_TOKEN_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     redisUrl,

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { isMigrated, migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
+import { PgliteDatabase } from './db/pglite-database.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -22,7 +23,9 @@ export interface StartOptions {
 export async function prepareDatabase(db: Database, options: StartOptions) {
   if (options.migrate === false) {
     if (!(await isMigrated(db))) {
-      throw new Error('the database has pending migrations: run `hearth migrate` first (started with --no-migrate)');
+      throw new Error(
+        'the database has pending migrations: run `hearth migrate` first (started with --no-migrate)',
+      );
     }
     return { applied: [] as string[], alreadyApplied: -1 };
   }
@@ -35,6 +38,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
+    holder: 'server',
   });
   let app: FastifyInstance | undefined;
   try {
@@ -60,6 +64,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'database ready',
     );
     const url = await app.listen({ port: config.port, host: config.host });
+    // The command line finds the API of the server holding the embedded data folder here.
+    const local = localUrl(app);
+    if (db instanceof PgliteDatabase && local) db.lock?.setUrl(local);
     if (config.runWorkers) app.hearth.services.jobs.start();
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -76,6 +83,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/** Where a command on this machine reaches the server (loopback when it listens on every address). */
+function localUrl(app: FastifyInstance): string | null {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') return null;
+  const host = ['0.0.0.0', '::'].includes(address.address)
+    ? '127.0.0.1'
+    : address.family === 'IPv6'
+      ? `[${address.address}]`
+      : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** SIGTERM/SIGINT: graceful stop; a second signal exits at once. */

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
+import { DataDirLockedError } from '../db/data-lock.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { handleSignals, startServer } from '../server.js';
 import { clientCommand, keysCommand, tenantCommand } from './admin.js';
 import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
+import { RemoteError } from './remote.js';
 import { workerCommand } from './worker.js';
 
 const USAGE = `hearth <command> [options]
@@ -83,6 +85,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return 78; // EX_CONFIG
+    }
+    if (err instanceof DataDirLockedError || err instanceof RemoteError) {
+      process.stderr.write(`hearth: ${err.message}\n`);
+      return 75; // EX_TEMPFAIL
     }
     throw err;
   }
