@@ -15,6 +15,8 @@ export interface Config {
   /** A direct (not transaction-pooled) connection for LISTEN; defaults to DATABASE_URL. */
   listenDatabaseUrl: string | null;
   dbPoolSize: number;
+  /** Longest wait for a free pool connection before a request is answered 503. */
+  dbPoolWaitMs: number;
   tokenTtlSeconds: number;
   rootClientId: string | null;
   rootClientSecret: string | null;
@@ -100,6 +102,7 @@ export const CONFIG_VARIABLES = [
   'HEARTH_PUBLIC_URL',
   'HEARTH_LISTEN_DATABASE_URL',
   'HEARTH_DB_POOL_SIZE',
+  'HEARTH_DB_POOL_WAIT_MS',
   'HEARTH_TOKEN_TTL',
   'HEARTH_ROOT_CLIENT_ID',
   'HEARTH_ROOT_CLIENT_SECRET',
@@ -291,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrlConfigured: r.optional('HEARTH_PUBLIC_URL') === null ? null : publicUrl,
     listenDatabaseUrl,
     dbPoolSize: r.int('HEARTH_DB_POOL_SIZE', 10, 1, 200),
+    dbPoolWaitMs: r.int('HEARTH_DB_POOL_WAIT_MS', 5000, 100, 120_000),
     tokenTtlSeconds: r.int('HEARTH_TOKEN_TTL', 3600, 60, 86400),
     rootClientId,
     rootClientSecret,

@@ -39,6 +39,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
     holder: 'server',
+    poolWaitMs: config.dbPoolWaitMs,
   });
   let app: FastifyInstance | undefined;
   try {

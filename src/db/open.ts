@@ -17,6 +17,8 @@ export interface OpenOptions {
   databaseUrl: string | null;
   dataDir: string;
   poolSize?: number;
+  /** Longest wait for a free connection (or for connecting) before DatabaseUnavailableError. */
+  poolWaitMs?: number;
   /** A PGlite data directory dump (tar) to start from, used by tests to skip migrations. */
   pgliteSnapshot?: Blob;
   /** Who takes the embedded data folder's lock (default `cli`). */
@@ -33,11 +35,13 @@ export async function openPglite(dataDir: string, snapshot?: Blob, lock?: DataLo
   return new PgliteDatabase(pglite, lock);
 }
 
-export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+export async function openPostgres(url: string, poolSize = 10, poolWaitMs = 5000): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     idleTimeoutMillis: 30_000,
+    // Bounded: under connection pressure a request waits this long, then gets 503 + Retry-After.
+    connectionTimeoutMillis: poolWaitMs,
     types: TYPE_PARSERS,
   });
   // An idle client that loses its server must not crash the process; the pool replaces it.
@@ -66,5 +70,5 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   const { databaseUrl, dataDir } = options;
   if (databaseUrl === 'memory://') return openPglite('memory://', options.pgliteSnapshot);
   if (databaseUrl === null) return openEmbedded(dataDir, options.holder ?? 'cli');
-  return openPostgres(databaseUrl, options.poolSize);
+  return openPostgres(databaseUrl, options.poolSize, options.poolWaitMs);
 }

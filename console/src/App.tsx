@@ -1,0 +1,50 @@
+import { Center, Loader } from '@mantine/core';
+import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { useSession } from './api/session';
+import { Shell } from './layout/Shell';
+import { Dashboard } from './pages/Dashboard';
+import { HouseholdDetail } from './pages/HouseholdDetail';
+import { HouseholdNew } from './pages/HouseholdNew';
+import { Households } from './pages/Households';
+import { PersonDetail } from './pages/PersonDetail';
+import { PersonNew } from './pages/PersonNew';
+import { Persons } from './pages/Persons';
+import { SignIn } from './pages/SignIn';
+
+export function App() {
+  const { session, loading } = useSession();
+  const location = useLocation();
+  if (loading) {
+    return (
+      <Center h="100vh">
+        <Loader aria-label="Loading" />
+      </Center>
+    );
+  }
+  if (!session) {
+    return (
+      <Routes>
+        <Route path="/sign-in" element={<SignIn />} />
+        <Route path="*" element={<Navigate to="/sign-in" replace state={{ from: location.pathname }} />} />
+      </Routes>
+    );
+  }
+  return (
+    <Routes>
+      <Route
+        path="/sign-in"
+        element={<Navigate to={(location.state as { from?: string })?.from ?? '/'} replace />}
+      />
+      <Route element={<Shell />}>
+        <Route index element={<Dashboard />} />
+        <Route path="persons" element={<Persons />} />
+        <Route path="persons/new" element={<PersonNew />} />
+        <Route path="persons/:personId" element={<PersonDetail />} />
+        <Route path="households" element={<Households />} />
+        <Route path="households/new" element={<HouseholdNew />} />
+        <Route path="households/:householdId" element={<HouseholdDetail />} />
+        <Route path="*" element={<Navigate to="/" replace />} />
+      </Route>
+    </Routes>
+  );
+}
