@@ -15,7 +15,7 @@ import { dciSenderRoutes } from './faces/dci/sender-routes.js';
 import { g2pFace } from './faces/g2p/routes.js';
 import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
-import { loggerOptions } from './http/logging.js';
+import { loggerOptions, registerRequestLog } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { sendProblem, toAppError } from './http/problem.js';
@@ -46,6 +46,8 @@ export interface AppContext {
   services: Services;
   /** Routes registered on this app with their auth declaration (OpenAPI and the route-walk test). */
   routes: RegisteredRoute[];
+  /** Set when a graceful stop begins: /readyz answers 503 so load balancers stop sending. */
+  lifecycle: { draining: boolean };
 }
 
 export interface RegisteredRoute {
@@ -89,6 +91,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config) }),
     genReqId: requestIdFrom,
+    // registerRequestLog writes one line per request, with route template and tenant/client ids.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
@@ -98,7 +102,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   const metrics = createMetrics(db, options.processMetrics ?? false);
   const services = await createServices(config, db, app.log);
-  const context: AppContext = { config, db, metrics, services, routes: [] };
+  const context: AppContext = { config, db, metrics, services, routes: [], lifecycle: { draining: false } };
   app.decorate('hearth', context);
   app.addHook('onClose', async () => services.close());
 
@@ -144,6 +148,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   );
 
   registerMetricsHooks(app, metrics);
+  registerRequestLog(app);
   registerAuthHooks(app, {
     db,
     authenticator: services.authenticator,

@@ -27,6 +27,8 @@ export interface Config {
   redisUrl: string | null;
   idempotencyTtlSeconds: number;
   runWorkers: boolean;
+  /** SIGTERM: how long /readyz answers 503 while requests are still served, before the server closes. */
+  shutdownDrainMs: number;
   attachmentMaxBytes: number;
   /** Largest person import file (POST /api/v1/persons/imports has its own limit). */
   importMaxBytes: number;
@@ -112,6 +114,7 @@ export const CONFIG_VARIABLES = [
   'REDIS_URL',
   'HEARTH_IDEMPOTENCY_TTL',
   'HEARTH_WORKERS',
+  'HEARTH_SHUTDOWN_DRAIN_MS',
   'HEARTH_ATTACHMENT_MAX_BYTES',
   'HEARTH_IMPORT_MAX_BYTES',
   'HEARTH_EXCHANGE_MAX_BYTES',
@@ -304,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     idempotencyTtlSeconds: r.int('HEARTH_IDEMPOTENCY_TTL', 86400, 60, 30 * 86400),
     runWorkers: r.bool('HEARTH_WORKERS', true),
+    shutdownDrainMs: r.int('HEARTH_SHUTDOWN_DRAIN_MS', 5000, 0, 120_000),
     attachmentMaxBytes: r.int('HEARTH_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     importMaxBytes: r.int('HEARTH_IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     exchangeMaxBytes: r.int('HEARTH_EXCHANGE_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

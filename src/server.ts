@@ -70,10 +70,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (db instanceof PgliteDatabase && local) db.lock?.setUrl(local);
     if (config.runWorkers) app.hearth.services.jobs.start();
     let stopping: Promise<void> | undefined;
+    const running = app;
     const stop = () => {
       stopping ??= (async () => {
-        // Stop accepting, let in-flight requests finish, then close the database.
-        await app?.close();
+        // Readiness first (load balancers stop sending), keep serving for the drain period, then
+        // stop accepting, let in-flight requests and jobs finish, and close the database.
+        running.hearth.lifecycle.draining = true;
+        if (config.shutdownDrainMs > 0) {
+          running.log.info({ drain_ms: config.shutdownDrainMs }, 'draining: /readyz answers 503');
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+        }
+        await running.close();
         await db.close();
       })();
       return stopping;

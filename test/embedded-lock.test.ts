@@ -26,6 +26,7 @@ const env = {
   HEARTH_WORKERS: 'false',
   PORT: '0',
   HOST: '127.0.0.1',
+  HEARTH_SHUTDOWN_DRAIN_MS: '3000',
 };
 const saved = { ...process.env };
 const running: RunningServer[] = [];
@@ -130,7 +131,15 @@ describe.skipIf(isPostgres())('embedded data folder: one process', () => {
     // So is a second server.
     await expect(startServer(loadConfig())).rejects.toThrow(DataDirLockedError);
 
-    await stop(server);
+    // Graceful stop: readiness turns 503 at once while requests are still served, then it closes.
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const stopped = stop(server);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { detail: string }).detail).toBe('shutting down');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await stopped;
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     expect(fs.existsSync(path.join(dataDir, 'hearth.lock'))).toBe(false);
     server = await serve();
     expect(await personsWith(server, created.client_id, created.client_secret)).toBe(200);

@@ -261,7 +261,9 @@ for (const listen of ['direct', 'dead'] as const) {
 }
 
 describe('one process (both databases)', () => {
-  it('suspending a tenant refuses its clients at once, and reactivating lets them in again', async () => {
+  it('suspending a tenant refuses its clients at once, and reactivating lets them in again', {
+    timeout: 120_000,
+  }, async () => {
     const t0 = await createTestApp();
     const p = { app: t0.app, db: t0.db };
     try {
@@ -286,7 +288,9 @@ describe('one process (both databases)', () => {
 });
 
 describe('hearth serve --no-migrate', () => {
-  it('refuses to start on a database with pending migrations, naming the command to run', async () => {
+  it('refuses to start on a database with pending migrations, naming the command to run', {
+    timeout: 120_000,
+  }, async () => {
     const config = testConfig({ DATABASE_URL: 'memory://', PORT: '0', HOST: '127.0.0.1' });
     await expect(startServer(config, { migrate: false })).rejects.toThrow(
       /pending migrations: run `hearth migrate`/,
