@@ -13,8 +13,10 @@ import type { Database } from './db/database.js';
 import { dciRoutes } from './faces/dci/routes.js';
 import { dciSenderRoutes } from './faces/dci/sender-routes.js';
 import { g2pFace } from './faces/g2p/routes.js';
+import { clientErrorHandler, frameworkErrorHandler } from './faces/raw-errors.js';
 import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
+import { registerInputGuard } from './http/input-guard.js';
 import { loggerOptions, registerRequestLog } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -96,6 +98,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
+    // Refusals before routing, in the contract's shape (problem+json, G2P, DCI, OAuth).
+    frameworkErrors: frameworkErrorHandler(config.dci.participantId),
+    clientErrorHandler: clientErrorHandler(config.dci.participantId),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -149,6 +154,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   registerMetricsHooks(app, metrics);
   registerRequestLog(app);
+  registerInputGuard(app);
   registerAuthHooks(app, {
     db,
     authenticator: services.authenticator,
