@@ -29,6 +29,7 @@ import { registerIdempotencyHooks } from './idempotency/hooks.js';
 import { importRoutes } from './imports/routes.js';
 import { exchangeRoutes } from './integrations/exchange-routes.js';
 import { integrationRoutes } from './integrations/routes.js';
+import { backupRoutes } from './ops/backup-routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { programRoutes } from './programs/routes.js';
 import { householdRoutes } from './registry/household-routes.js';
@@ -166,6 +167,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerAuditHook(app, services.auditBuffer);
   await registerOpenApi(app, config);
   await app.register(opsRoutes);
+  await app.register(backupRoutes);
   await app.register(authRoutes);
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);

@@ -94,7 +94,7 @@ async function personsWith(s: RunningServer, id: string, secret: string): Promis
 
 describe.skipIf(isPostgres())('embedded data folder: one process', () => {
   it('the CLI goes through the running server; nothing it creates is lost across a restart', {
-    timeout: 180_000,
+    timeout: 400_000,
   }, async () => {
     let server = await serve();
     const tenant = await hearth('tenant', 'create', '--code', 'LOCKT', '--name', 'Lock test');

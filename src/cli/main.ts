@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { handleSignals, startServer } from '../server.js';
 import { clientCommand, keysCommand, tenantCommand } from './admin.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
 import { RemoteError } from './remote.js';
@@ -26,6 +27,8 @@ Commands:
                         import a CSV or NDJSON file of persons, with a progress bar
   demo --tenant CODE [--persons N] [--seed S]
                         create a realistic synthetic tenant (households, memberships, relationships, consents)
+  backup FILE           embedded database: a consistent snapshot (through the running server when there is one)
+  restore FILE          embedded database: restore a backup into an empty HEARTH_DATA_DIR (server stopped)
   help                  show this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -65,6 +68,8 @@ export const COMMANDS: Record<string, Command> = {
   worker: workerCommand,
   import: importCommand,
   demo: demoCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -8,6 +8,8 @@ import { isUuid } from '../lib/ids.js';
 export interface RemoteApi {
   url: string;
   call<T = unknown>(method: string, path: string, body?: unknown, tenantId?: string): Promise<T>;
+  /** A binary answer (GET). */
+  download(path: string): Promise<Buffer>;
 }
 
 export class RemoteError extends Error {}
@@ -50,29 +52,36 @@ export async function runningServerApi(config: Config): Promise<RemoteApi | null
   if (holder.holder !== 'server' || !holder.url) throw new DataDirLockedError(config.dataDir, holder);
   const url = holder.url;
   const token = await rootToken(url, config);
+  async function send(method: string, route: string, body?: unknown, tenantId?: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (tenantId) headers['x-tenant-id'] = tenantId;
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(600_000),
+    });
+    if (!res.ok) {
+      const text = await res.text();
+      let detail = text;
+      try {
+        detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
+      } catch {
+        // not JSON: show it as it came
+      }
+      throw new RemoteError(`${method} ${route}: ${res.status} ${detail}`);
+    }
+    return res;
+  }
   return {
     url,
     async call<T>(method: string, route: string, body?: unknown, tenantId?: string): Promise<T> {
-      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (tenantId) headers['x-tenant-id'] = tenantId;
-      const res = await fetch(`${url}${route}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
-      });
-      const text = await res.text();
-      if (!res.ok) {
-        let detail = text;
-        try {
-          detail = (JSON.parse(text) as { detail?: string }).detail ?? text;
-        } catch {
-          // not JSON: show it as it came
-        }
-        throw new RemoteError(`${method} ${route}: ${res.status} ${detail}`);
-      }
+      const text = await (await send(method, route, body, tenantId)).text();
       return (text ? JSON.parse(text) : null) as T;
+    },
+    async download(route: string): Promise<Buffer> {
+      return Buffer.from(await (await send('GET', route)).arrayBuffer());
     },
   };
 }
