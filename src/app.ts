@@ -1,4 +1,5 @@
 import qs from 'node:querystring';
+import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { registerAuditHook } from './audit/hook.js';
@@ -36,7 +37,10 @@ import { householdRoutes } from './registry/household-routes.js';
 import { personRoutes } from './registry/person-routes.js';
 import { registryRoutes } from './registry/registry-routes.js';
 import { createServices, type Services } from './services.js';
+import { oidcRoutes } from './sessions/oidc-routes.js';
+import { sessionRoutes } from './sessions/routes.js';
 import { tenancyRoutes } from './tenancy/routes.js';
+import { userRoutes } from './users/routes.js';
 import { vocabularyRoutes } from './vocabulary/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import './http/route-auth.js';
@@ -83,7 +87,10 @@ function describeSecurity(route: RouteOptions): void {
     schema.security = [];
     return;
   }
-  schema.security = auth.scheme === 'basic' ? [{ basicAuth: [] }, { bearerAuth: [] }] : [{ bearerAuth: [] }];
+  schema.security =
+    auth.scheme === 'basic'
+      ? [{ basicAuth: [] }, { bearerAuth: [] }, { sessionCookie: [] }]
+      : [{ bearerAuth: [] }, { sessionCookie: [] }];
   schema.response ??= {};
   const response = schema.response as Record<string, unknown>;
   for (const status of [400, 401, 403, 429, 500]) response[status] ??= ProblemSchema;
@@ -156,9 +163,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerMetricsHooks(app, metrics);
   registerRequestLog(app);
   registerInputGuard(app);
+  // Parses the session cookie before the auth hook reads it.
+  await app.register(fastifyCookie);
   registerAuthHooks(app, {
     db,
     authenticator: services.authenticator,
+    sessions: services.sessions,
     limiter: services.limiter,
     defaultRateLimit: config.rateLimitPerMinute,
     basicVerifyRateLimit: config.tokenRateLimitPerMinute,
@@ -171,6 +181,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(authRoutes);
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);
+  await app.register(sessionRoutes);
+  await app.register(oidcRoutes);
+  await app.register(userRoutes);
   await app.register(integrationRoutes);
   await app.register(exchangeRoutes);
   await app.register(auditRoutes);

@@ -19,6 +19,13 @@ export const SECURITY_SCHEMES = {
     scheme: 'basic',
     description: 'API client id and secret (G2P Registry face only).',
   },
+  sessionCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'hearth_session',
+    description:
+      'Browser session of a signed-in person (POST /auth/login). Requests other than GET/HEAD/OPTIONS must also send the session’s csrf_token as X-CSRF-Token.',
+  },
 } as const;
 
 export async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
