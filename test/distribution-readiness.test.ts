@@ -12,6 +12,9 @@ const GLOBAL_WITH_TENANT_COLUMN: Record<string, string> = {
   api_clients:
     'reference table: a client is found by client_id before any tenant is known; ROOT clients have none',
   jobs: 'local table on the coordinator: the queue of background work, some of it for no tenant',
+  users:
+    'reference table: a person signs in by username (or OIDC subject) before any tenant is known; ROOT users have none',
+  user_sessions: 'reference table: a session is found by its token hash before any tenant is known',
 };
 /** Tables distributed by another column that holds the tenant. */
 const DISTRIBUTED_BY: Record<string, string> = {
@@ -25,6 +28,7 @@ const GLOBAL_TABLES = [
   'deployment',
   'idempotency_keys',
   'integration_templates',
+  'oidc_login_states',
   'rate_limit_counters',
   'schema_migrations',
   'signing_keys',
