@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { openTestDatabase, TEST_ROOT, type TestApp, testConfig } from './helpers/app.js';
-import { createTestTenant } from './helpers/tenant.js';
+import { createTestTenant, rootToken } from './helpers/tenant.js';
 
 /** Request logs an operator can use: who (tenant, client), which route template — never identifier values. */
 const lines: Record<string, unknown>[] = [];
@@ -55,5 +55,33 @@ describe('request logs', () => {
       client_id: tenant.admin.clientId,
     });
     expect(line?.reqId).toBe(res.headers['x-request-id']);
+  });
+});
+
+describe('metrics', () => {
+  it('carry domain gauges and counts authentication failures, for ROOT only', async () => {
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/persons',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(bad.statusCode).toBe(401);
+    const tenant = await createTestTenant(t);
+    const denied = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${tenant.admin.token}` },
+    });
+    expect(denied.statusCode).toBe(403);
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${await rootToken(t.app)}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(/hearth_auth_failures_total\{route="\/api\/v1\/persons"\} [1-9]/);
+    expect(res.body).toMatch(/hearth_outbox_lag_seconds \d/);
+    expect(res.body).toContain('# TYPE hearth_jobs gauge');
+    expect(res.body).toContain('# TYPE hearth_webhook_deliveries_open gauge');
   });
 });

@@ -12,16 +12,16 @@ export const PG_BACKUP_GUIDANCE =
 
 /**
  * A consistent snapshot of the embedded database, gzip-compressed tar of its data folder. It is
- * taken between transactions (PGlite's transaction lock), after a CHECKPOINT, while the server
- * keeps running; requests wait for the few seconds it takes.
+ * taken between transactions (PGlite's transaction lock) just after a CHECKPOINT, while the
+ * server keeps running; requests wait for the few seconds it takes.
  */
 export async function snapshotEmbedded(db: Database): Promise<Buffer> {
   const pglite = db.pglite;
   if (!pglite) throw new BackupRefused(`hearth backup is for the embedded database: ${PG_BACKUP_GUIDANCE}`);
-  const blob = await pglite._runExclusiveTransaction(async () => {
-    await pglite.exec('CHECKPOINT');
-    return pglite.dumpDataDir('gzip');
-  });
+  // CHECKPOINT first (it takes PGlite's transaction lock itself), then the copy while holding that
+  // lock: no transaction is open, and what was written since the checkpoint is in the WAL copied too.
+  await pglite.exec('CHECKPOINT');
+  const blob = await pglite._runExclusiveTransaction(() => pglite.dumpDataDir('gzip'));
   return Buffer.from(await blob.arrayBuffer());
 }
 
@@ -41,4 +41,6 @@ export async function restoreEmbedded(file: string, dataDir: string): Promise<vo
     loadDataDir: new Blob([data]),
   });
   await pglite.close();
+  // The snapshot copied the running server's lock with the folder: it never applies to the copy.
+  fs.rmSync(path.join(dataDir, 'hearth.lock'), { force: true });
 }
