@@ -1,4 +1,3 @@
-import type { Classification } from '../access/classification.js';
 import type { ChangeFeed } from '../db/change-feed.js';
 import type { Queryable } from '../db/database.js';
 import type { TenantSettings } from './schemas.js';
@@ -8,13 +7,14 @@ const TTL_MS = 10_000;
 export interface ResolvedSettings {
   consentGraceDays: number;
   consentRequiresVerification: boolean;
-  fieldClassification: Record<string, Classification> | undefined;
   defaultPhoneCountry: string | undefined;
 }
 
 /**
  * Tenant settings with their defaults, cached per process; a change in any process drops the entry
- * everywhere through the change feed (and nothing is served from the cache while the feed is stale).
+ * everywhere through the change feed (nothing is served from the cache while the feed is stale).
+ * The access policy (classification, role table) is not here: src/access reads it fresh for each
+ * operation.
  */
 export function createTenantSettings(changes: ChangeFeed) {
   const cache = new Map<string, { at: number; value: ResolvedSettings }>();
@@ -31,11 +31,13 @@ export function createTenantSettings(changes: ChangeFeed) {
       const value: ResolvedSettings = {
         consentGraceDays: s.consent_grace_days ?? 30,
         consentRequiresVerification: s.consent_requires_verification ?? false,
-        fieldClassification: s.field_classification,
         defaultPhoneCountry: s.default_phone_country,
       };
       cache.set(tenantId, { at: Date.now(), value });
       return value;
+    },
+    invalidate(tenantId: string): void {
+      cache.delete(tenantId);
     },
   };
 }
