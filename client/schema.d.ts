@@ -563,6 +563,8 @@ export interface paths {
                                     consent_requires_verification?: boolean;
                                     /** @description ISO 3166-1 alpha-2 country for national phone formats */
                                     default_phone_country?: string;
+                                    /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+                                    require_totp?: boolean;
                                     /** @description overrides of the default classification of person fields */
                                     field_classification?: {
                                         [key: string]: "basic" | "personal" | "sensitive";
@@ -747,6 +749,8 @@ export interface paths {
                             consent_requires_verification?: boolean;
                             /** @description ISO 3166-1 alpha-2 country for national phone formats */
                             default_phone_country?: string;
+                            /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+                            require_totp?: boolean;
                             /** @description overrides of the default classification of person fields */
                             field_classification?: {
                                 [key: string]: "basic" | "personal" | "sensitive";
@@ -776,6 +780,8 @@ export interface paths {
                                 consent_requires_verification?: boolean;
                                 /** @description ISO 3166-1 alpha-2 country for national phone formats */
                                 default_phone_country?: string;
+                                /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+                                require_totp?: boolean;
                                 /** @description overrides of the default classification of person fields */
                                 field_classification?: {
                                     [key: string]: "basic" | "personal" | "sensitive";
@@ -980,6 +986,8 @@ export interface paths {
                                 consent_requires_verification?: boolean;
                                 /** @description ISO 3166-1 alpha-2 country for national phone formats */
                                 default_phone_country?: string;
+                                /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+                                require_totp?: boolean;
                                 /** @description overrides of the default classification of person fields */
                                 field_classification?: {
                                     [key: string]: "basic" | "personal" | "sensitive";
@@ -1166,6 +1174,8 @@ export interface paths {
                             consent_requires_verification?: boolean;
                             /** @description ISO 3166-1 alpha-2 country for national phone formats */
                             default_phone_country?: string;
+                            /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+                            require_totp?: boolean;
                             /** @description overrides of the default classification of person fields */
                             field_classification?: {
                                 [key: string]: "basic" | "personal" | "sensitive";
@@ -1195,6 +1205,8 @@ export interface paths {
                                 consent_requires_verification?: boolean;
                                 /** @description ISO 3166-1 alpha-2 country for national phone formats */
                                 default_phone_country?: string;
+                                /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+                                require_totp?: boolean;
                                 /** @description overrides of the default classification of person fields */
                                 field_classification?: {
                                     [key: string]: "basic" | "personal" | "sensitive";
@@ -2959,6 +2971,2771 @@ export interface paths {
                             created_at: string;
                             /** Format: date-time */
                             updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How people can sign in here (no authentication) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description username and password sign-in (POST /auth/login) */
+                            local: boolean;
+                            oidc: {
+                                /** @description display name of the identity provider */
+                                name: string;
+                                /** @description GET it in the browser (append ?return_to=/console/…) */
+                                login_url: string;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a username and password (and TOTP code); sets the hearth_session cookie
+         * @description Wrong credentials answer 401 ERR_AUTH_INVALID without saying which part was wrong; a missing second factor 401 ERR_AUTH_TOTP_REQUIRED; a locked account 429 ERR_AUTH_LOCKED with Retry-After.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description JSON or application/x-www-form-urlencoded */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        username: string;
+                        password: string;
+                        /** @description current code of the second factor */
+                        totp?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                /**
+                                 * Format: uuid
+                                 * @description public id of the user
+                                 */
+                                id: string;
+                                username: string;
+                                display_name: string | null;
+                                tenant_id: string | null;
+                                tenant_code: string | null;
+                                roles: string[];
+                                scopes: string[];
+                                /** @description verticals the user is limited to; empty means every vertical of the tenant */
+                                verticals: string[];
+                                /** @description empty means every programme */
+                                allowed_programs: string[];
+                                is_root: boolean;
+                            };
+                            /** @description send as X-CSRF-Token on every non-GET request made with the cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description absolute end of the session
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description end of the session if it is not used before
+                             */
+                            idle_expires_at: string;
+                            restriction: ("password_change" | "totp_enrolment") | null;
+                            /** @enum {string} */
+                            auth_method: "password" | "oidc";
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in person and the session’s CSRF token (cookie authentication) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                /**
+                                 * Format: uuid
+                                 * @description public id of the user
+                                 */
+                                id: string;
+                                username: string;
+                                display_name: string | null;
+                                tenant_id: string | null;
+                                tenant_code: string | null;
+                                roles: string[];
+                                scopes: string[];
+                                /** @description verticals the user is limited to; empty means every vertical of the tenant */
+                                verticals: string[];
+                                /** @description empty means every programme */
+                                allowed_programs: string[];
+                                is_root: boolean;
+                            };
+                            /** @description send as X-CSRF-Token on every non-GET request made with the cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description absolute end of the session
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description end of the session if it is not used before
+                             */
+                            idle_expires_at: string;
+                            restriction: ("password_change" | "totp_enrolment") | null;
+                            /** @enum {string} */
+                            auth_method: "password" | "oidc";
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign out: ends the session (X-CSRF-Token required) and clears the cookie */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description signed out */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the signed-in person’s password (and replace a one-time password)
+         * @description Cookie authentication with X-CSRF-Token. The user’s other sessions end.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        current_password: string;
+                        new_password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                /**
+                                 * Format: uuid
+                                 * @description public id of the user
+                                 */
+                                id: string;
+                                username: string;
+                                display_name: string | null;
+                                tenant_id: string | null;
+                                tenant_code: string | null;
+                                roles: string[];
+                                scopes: string[];
+                                /** @description verticals the user is limited to; empty means every vertical of the tenant */
+                                verticals: string[];
+                                /** @description empty means every programme */
+                                allowed_programs: string[];
+                                is_root: boolean;
+                            };
+                            /** @description send as X-CSRF-Token on every non-GET request made with the cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description absolute end of the session
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description end of the session if it is not used before
+                             */
+                            idle_expires_at: string;
+                            restriction: ("password_change" | "totp_enrolment") | null;
+                            /** @enum {string} */
+                            auth_method: "password" | "oidc";
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start enrolling a TOTP second factor (RFC 6238); confirm with a code */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description base32 secret for the authenticator app */
+                            secret: string;
+                            /** @description otpauth:// URI (render as a QR code) */
+                            otpauth_uri: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the TOTP second factor with a current code; required from the next sign-in */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                /**
+                                 * Format: uuid
+                                 * @description public id of the user
+                                 */
+                                id: string;
+                                username: string;
+                                display_name: string | null;
+                                tenant_id: string | null;
+                                tenant_code: string | null;
+                                roles: string[];
+                                scopes: string[];
+                                /** @description verticals the user is limited to; empty means every vertical of the tenant */
+                                verticals: string[];
+                                /** @description empty means every programme */
+                                allowed_programs: string[];
+                                is_root: boolean;
+                            };
+                            /** @description send as X-CSRF-Token on every non-GET request made with the cookie */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description absolute end of the session
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description end of the session if it is not used before
+                             */
+                            idle_expires_at: string;
+                            restriction: ("password_change" | "totp_enrolment") | null;
+                            /** @enum {string} */
+                            auth_method: "password" | "oidc";
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in at the identity provider (browser navigation)
+         * @description Redirects to the provider with PKCE (S256), state and nonce. `return_to` must be a path here.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    return_to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description redirect (Location header) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the identity provider sends the browser back; sets the session cookie
+         * @description Creates or updates the user from the claims and redirects to `return_to`. A refusal (unknown tenant claim, no mapped role, …) redirects to /console/sign-in?error=<reason>, or answers 403 problem+json to a caller that does not ask for HTML.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description redirect (Location header) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users (ROOT: any tenant, filter with tenant_id; tenant admins: their own) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description page size (≤ 200) */
+                    limit?: number;
+                    /** @description opaque cursor from next_cursor of the previous page */
+                    cursor?: string;
+                    tenant_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** Format: uuid */
+                                user_id: string;
+                                username: string;
+                                display_name: string | null;
+                                email: string | null;
+                                tenant_id: string | null;
+                                roles: string[];
+                                scopes: string[];
+                                vertical_ids: string[];
+                                allowed_programs: string[];
+                                active: boolean;
+                                /**
+                                 * @description local password or identity provider
+                                 * @enum {string}
+                                 */
+                                auth_source: "local" | "oidc";
+                                has_password: boolean;
+                                password_must_change: boolean;
+                                totp_enabled: boolean;
+                                locked_until: string | null;
+                                last_login_at: string | null;
+                                version_id: number;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a user; without a password, a one-time password is returned once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description unique across the deployment, compared without regard to case
+                         * @example amina.registrar
+                         */
+                        username: string;
+                        display_name?: string;
+                        /** Format: email */
+                        email?: string;
+                        /**
+                         * Format: uuid
+                         * @description tenant of the user; omitted for ROOT users and for tenant admins (their own)
+                         */
+                        tenant_id?: string;
+                        roles: ("root" | "tenant_admin" | "registrar" | "reviewer" | "approver" | "auditor" | "integration")[];
+                        /** @description limits the user below its roles’ defaults */
+                        scopes?: ("persons:read" | "persons:write" | "households:read" | "households:write" | "relationships:write" | "consents:read" | "consents:write" | "consents:verify" | "programs:read" | "programs:write" | "integrations:read" | "integrations:manage" | "integrations:review" | "integrations:approve" | "exchange:push" | "exchange:pull" | "webhooks:manage" | "audit:read" | "vocabulary:read" | "dci:search" | "sensitive:read")[];
+                        vertical_ids?: string[];
+                        allowed_programs?: string[];
+                        /** @description initial password (policy: minimum length, not a common password); omitted: a one-time password is generated and returned once, to be changed at first sign-in */
+                        password?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            user_id: string;
+                            username: string;
+                            display_name: string | null;
+                            email: string | null;
+                            tenant_id: string | null;
+                            roles: string[];
+                            scopes: string[];
+                            vertical_ids: string[];
+                            allowed_programs: string[];
+                            active: boolean;
+                            /**
+                             * @description local password or identity provider
+                             * @enum {string}
+                             */
+                            auth_source: "local" | "oidc";
+                            has_password: boolean;
+                            password_must_change: boolean;
+                            totp_enabled: boolean;
+                            locked_until: string | null;
+                            last_login_at: string | null;
+                            version_id: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } & {
+                            /** @description shown once; the user must replace it at first sign-in */
+                            one_time_password?: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a user (never its password or second-factor secret) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            user_id: string;
+                            username: string;
+                            display_name: string | null;
+                            email: string | null;
+                            tenant_id: string | null;
+                            roles: string[];
+                            scopes: string[];
+                            vertical_ids: string[];
+                            allowed_programs: string[];
+                            active: boolean;
+                            /**
+                             * @description local password or identity provider
+                             * @enum {string}
+                             */
+                            auth_source: "local" | "oidc";
+                            has_password: boolean;
+                            password_must_change: boolean;
+                            totp_enabled: boolean;
+                            locked_until: string | null;
+                            last_login_at: string | null;
+                            version_id: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user’s name, roles, scopes, verticals, programmes or state (If-Match optional)
+         * @description Role and scope changes apply to the user’s open sessions at their next request; active=false ends them at once.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        display_name?: string | null;
+                        email?: string | null;
+                        roles?: ("root" | "tenant_admin" | "registrar" | "reviewer" | "approver" | "auditor" | "integration")[];
+                        /** @description limits the user below its roles’ defaults */
+                        scopes?: ("persons:read" | "persons:write" | "households:read" | "households:write" | "relationships:write" | "consents:read" | "consents:write" | "consents:verify" | "programs:read" | "programs:write" | "integrations:read" | "integrations:manage" | "integrations:review" | "integrations:approve" | "exchange:push" | "exchange:pull" | "webhooks:manage" | "audit:read" | "vocabulary:read" | "dci:search" | "sensitive:read")[];
+                        vertical_ids?: string[];
+                        allowed_programs?: string[];
+                        /** @description false ends every session of the user at once */
+                        active?: boolean;
+                        /**
+                         * @description removes the second factor; the user enrols again
+                         * @enum {boolean}
+                         */
+                        totp_reset?: true;
+                        /**
+                         * @description lifts a lockout after failed sign-ins
+                         * @enum {boolean}
+                         */
+                        unlock?: true;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            user_id: string;
+                            username: string;
+                            display_name: string | null;
+                            email: string | null;
+                            tenant_id: string | null;
+                            roles: string[];
+                            scopes: string[];
+                            vertical_ids: string[];
+                            allowed_programs: string[];
+                            active: boolean;
+                            /**
+                             * @description local password or identity provider
+                             * @enum {string}
+                             */
+                            auth_source: "local" | "oidc";
+                            has_password: boolean;
+                            password_must_change: boolean;
+                            totp_enabled: boolean;
+                            locked_until: string | null;
+                            last_login_at: string | null;
+                            version_id: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deactivate a user; its sessions end at once (users are never deleted) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            user_id: string;
+                            username: string;
+                            display_name: string | null;
+                            email: string | null;
+                            tenant_id: string | null;
+                            roles: string[];
+                            scopes: string[];
+                            vertical_ids: string[];
+                            allowed_programs: string[];
+                            active: boolean;
+                            /**
+                             * @description local password or identity provider
+                             * @enum {string}
+                             */
+                            auth_source: "local" | "oidc";
+                            has_password: boolean;
+                            password_must_change: boolean;
+                            totp_enabled: boolean;
+                            locked_until: string | null;
+                            last_login_at: string | null;
+                            version_id: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reactivate a user */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            user_id: string;
+                            username: string;
+                            display_name: string | null;
+                            email: string | null;
+                            tenant_id: string | null;
+                            roles: string[];
+                            scopes: string[];
+                            vertical_ids: string[];
+                            allowed_programs: string[];
+                            active: boolean;
+                            /**
+                             * @description local password or identity provider
+                             * @enum {string}
+                             */
+                            auth_source: "local" | "oidc";
+                            has_password: boolean;
+                            password_must_change: boolean;
+                            totp_enabled: boolean;
+                            locked_until: string | null;
+                            last_login_at: string | null;
+                            version_id: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example urn:hearth:problem:err_not_found */
+                            type: string;
+                            /** @example Not Found */
+                            title: string;
+                            /** @example 404 */
+                            status: number;
+                            /** @example person not found */
+                            detail: string;
+                            /** @example ERR_NOT_FOUND */
+                            code: string;
+                            correlation_id: string;
+                            instance?: string;
+                            errors?: {
+                                field: string;
+                                message: string;
+                                code?: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a one-time password (shown once); the user’s sessions end and a lockout is lifted */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            user_id: string;
+                            username: string;
+                            /** @description shown once; every session of the user has ended */
+                            one_time_password: string;
                         };
                     };
                 };
@@ -9853,6 +12630,8 @@ export interface paths {
                     cursor?: string;
                     /** @description client id of the actor */
                     actor?: string;
+                    /** @description the signed-in person who acted */
+                    user_id?: string;
                     resource_type?: string;
                     resource_id?: string;
                     action?: string;
@@ -9880,6 +12659,7 @@ export interface paths {
                                 timestamp: string;
                                 tenant_id: string | null;
                                 actor_id: string | null;
+                                user_id: string | null;
                                 action: string;
                                 resource_type: string | null;
                                 resource_id: string | null;
