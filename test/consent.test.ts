@@ -228,7 +228,11 @@ describe('consent transitions', () => {
   it('withdraw takes a listed reason and blocks reads at once', async () => {
     const p = await verifiedPerson(a, { given_name: 'Achieng' });
     const c = await capture(p.person_id, await evidence());
-    expect((await get(bound.token, `/api/v1/persons/${p.person_id}`)).json().given_name).toBe('Achieng');
+    // A third party without a contract sees the basic fields of a consented person (decision 0012).
+    expect((await get(bound.token, `/api/v1/persons/${p.person_id}`)).json()).toMatchObject({
+      full_name: expect.any(String),
+      consent_status: 'active',
+    });
     expect((await get(registrar.token, `/api/v1/persons/${p.person_id}`)).json().given_name).toBe('Achieng');
     const url = `/api/v1/consents/${c.consent_id}/withdraw`;
     expect((await post(registrar.token, url, { reason_code: 'IDENTITY_MISMATCH' })).statusCode).toBe(422);

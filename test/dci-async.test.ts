@@ -15,6 +15,7 @@ import {
   searchItem,
   txnStatusEnvelope,
 } from './helpers/dci-client.js';
+import { contractedIntegration } from './helpers/integration.js';
 import { createPerson, grantConsent, nid } from './helpers/registry.js';
 import { call, createTestTenant, type TestTenant } from './helpers/tenant.js';
 
@@ -46,7 +47,7 @@ beforeAll(async () => {
   });
   const settings = { field_classification: { 'identities.identity_number': 'personal' } };
   [a, b] = await Promise.all([createTestTenant(t, settings), createTestTenant(t, settings)]);
-  dci = await a.client({ roles: ['integration'], scopes: ['dci:search'], name: 'spmis' });
+  dci = await contractedIntegration(t, a);
   receiver = await callbackReceiver();
   const created = await createPerson(t.app, a.admin.token, {
     full_name: 'Amina Wanjiru',
@@ -409,7 +410,7 @@ describe('DCI subscribe, notify, unsubscribe', () => {
   });
 
   it('unknown, foreign and ended codes are ACKed and rejected in on-unsubscribe', async () => {
-    const other = await a.client({ roles: ['integration'], scopes: ['dci:search'], name: 'other-sender' });
+    const other = await contractedIntegration(t, a);
     await dciPost(
       t.app,
       other.token,

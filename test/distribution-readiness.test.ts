@@ -15,6 +15,8 @@ const GLOBAL_WITH_TENANT_COLUMN: Record<string, string> = {
   users:
     'reference table: a person signs in by username (or OIDC subject) before any tenant is known; ROOT users have none',
   user_sessions: 'reference table: a session is found by its token hash before any tenant is known',
+  api_client_versions:
+    'reference table with api_clients: the change history of clients, ROOT clients included',
 };
 /** Tables distributed by another column that holds the tenant. */
 const DISTRIBUTED_BY: Record<string, string> = {

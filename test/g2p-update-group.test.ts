@@ -110,9 +110,20 @@ describe('G2P update_group', () => {
 
   it('merges registration_date and is_partial_group into the stored values for a caller who sees them', async () => {
     const g = await newGroup();
-    // The registrar sees the group without its head's consent, but not its details: it may not
-    // change what it cannot see (a household PATCH replaces extensions whole).
-    const hidden = await g2p('PUT', '/update_group', [{ updateId: g.id, registration_date: '2023-12-31' }]);
+    // An auditor sees the group without its head's consent, but not its details: it may not
+    // change what it cannot see (a household PATCH replaces extensions whole). (A registrar sees
+    // them while the household is registered, decision 0012.)
+    const auditorCreds = await a.client({ roles: ['auditor', 'registrar'] });
+    await call(t.app, a.admin.token, 'PATCH', '/api/v1/access-policy', {
+      role_field_access: { registrar: { personal: 'consent' } },
+    });
+    const hidden = await g2p('PUT', '/update_group', [{ updateId: g.id, registration_date: '2023-12-31' }], {
+      clientId: auditorCreds.clientId,
+      secret: auditorCreds.secret,
+    });
+    await call(t.app, a.admin.token, 'PATCH', '/api/v1/access-policy', {
+      role_field_access: { registrar: { personal: 'registration' } },
+    });
     const err = expectG2pError(hidden, 403, 'G2P-REQ-015');
     expect(err.error_description).toContain('registration_date');
     expect((await native(g.id)).version_id).toBe(1);
