@@ -20,7 +20,7 @@ export interface Config {
   idempotencyTtlSeconds: number;
   runWorkers: boolean;
   attachmentMaxBytes: number;
-  /** Largest person import file (POST /api/v1/persons/imports has its own limit). */
+  /** Largest person import file (POST /api/v1/person-imports has its own limit). */
   importMaxBytes: number;
   /** Largest data-exchange push request, in bytes (its own body limit). */
   exchangeMaxBytes: number;

@@ -229,6 +229,7 @@ describe('G2P update_group', () => {
     const op = doc.paths[`${G2P}/update_group`]?.put;
     expect(op).toBeDefined();
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '403', '404', '422']));
-    expect(JSON.stringify(op.requestBody)).toContain('updateId');
+    const ref: string = op.requestBody.content['application/json'].schema.$ref;
+    expect(JSON.stringify(doc.components.schemas[ref.split('/').pop() as string])).toContain('updateId');
   });
 });

@@ -2,24 +2,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-
-export const SECURITY_SCHEMES = {
-  bearerAuth: {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description: 'Access token from POST /oauth/token (OAuth 2.0 client credentials).',
-  },
-  oauth2: {
-    type: 'oauth2',
-    flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: {} as Record<string, string> } },
-  },
-  basicAuth: {
-    type: 'http',
-    scheme: 'basic',
-    description: 'API client id and secret (G2P Registry face only).',
-  },
-} as const;
+import { namedSchemas } from './components.js';
+import { finishDocument } from './document.js';
+import { describeOperation } from './operations.js';
+import { securitySchemes } from './security.js';
 
 export async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
   await app.register(swagger, {
@@ -34,9 +20,18 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
           'Lists answer `{data, next_cursor}` and take `limit` (≤ 200) and an opaque `cursor`.',
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
-      servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: structuredClone(SECURITY_SCHEMES) as never },
+      servers: [{ url: config.publicUrl, description: 'this Hearth server (HEARTH_PUBLIC_URL)' }],
+      components: {
+        securitySchemes: securitySchemes(config.publicUrl) as never,
+        // Given to @fastify/swagger so they go through the same conversion as the route schemas;
+        // finishDocument then refers to them and drops those no route uses.
+        schemas: namedSchemas() as never,
+      },
     },
+    // OpenAPI 3.1 has `const`; turning it into a one-value enum would only lose the intent.
+    convertConstToEnum: false,
+    transform: describeOperation as never,
+    transformObject: finishDocument as never,
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
