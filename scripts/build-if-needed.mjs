@@ -1,8 +1,10 @@
-// Compiles src/ into dist/ when dist/ is missing or any source file is newer than the last build.
+// Compiles src/ into dist/ when dist/ is missing or any source file is newer than the last build,
+// then builds the staff console the same way (console/ → console/dist).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureConsoleBuilt } from './build-console.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
@@ -43,4 +45,5 @@ export async function ensureBuilt() {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   await ensureBuilt();
+  ensureConsoleBuilt();
 }

@@ -8,6 +8,7 @@ import { authRoutes } from './auth/routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { Config } from './config.js';
 import { consentRoutes } from './consent/routes.js';
+import { consoleRoutes } from './console/routes.js';
 import type { Database } from './db/database.js';
 import { dciRoutes } from './faces/dci/routes.js';
 import { dciSenderRoutes } from './faces/dci/sender-routes.js';
@@ -156,5 +157,6 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(v2SppRoutes);
   await app.register(dciRoutes, { prefix: '/dci' });
   await app.register(dciSenderRoutes);
+  await app.register(consoleRoutes);
   return app;
 }

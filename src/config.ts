@@ -11,6 +11,8 @@ export interface Config {
   bodyLimitBytes: number;
   publicUrl: string;
   dbPoolSize: number;
+  /** Longest wait for a free pool connection before a request is answered 503. */
+  dbPoolWaitMs: number;
   tokenTtlSeconds: number;
   rootClientId: string | null;
   rootClientSecret: string | null;
@@ -93,6 +95,7 @@ export const CONFIG_VARIABLES = [
   'HEARTH_BODY_LIMIT',
   'HEARTH_PUBLIC_URL',
   'HEARTH_DB_POOL_SIZE',
+  'HEARTH_DB_POOL_WAIT_MS',
   'HEARTH_TOKEN_TTL',
   'HEARTH_ROOT_CLIENT_ID',
   'HEARTH_ROOT_CLIENT_SECRET',
@@ -277,6 +280,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: r.int('HEARTH_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     publicUrl,
     dbPoolSize: r.int('HEARTH_DB_POOL_SIZE', 10, 1, 200),
+    dbPoolWaitMs: r.int('HEARTH_DB_POOL_WAIT_MS', 5000, 100, 120_000),
     tokenTtlSeconds: r.int('HEARTH_TOKEN_TTL', 3600, 60, 86400),
     rootClientId,
     rootClientSecret,

@@ -19,6 +19,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
+    poolWaitMs: config.dbPoolWaitMs,
   });
   let app: FastifyInstance | undefined;
   try {

@@ -2,47 +2,66 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.js';
 import { type AuditEvent, appendAuditMany } from './audit.js';
 
-const FLUSH_MS = 25;
 const MAX_BATCH = 500;
 
+interface Pending {
+  event: AuditEvent;
+  stored: () => void;
+  failed: (err: unknown) => void;
+}
+
 /**
- * Request-level audit events (reads, refusals, rolled-back failures) are chained in batches: one
- * statement and one commit per batch instead of one per request, so the per-tenant chain lock is
- * taken once per batch. Writes never go through here; their events are in their own transaction.
- * A crash can lose at most the last batch of read events (docs/decisions/0003-audit-chain.md).
+ * Request-level audit events (reads, refusals, rolled-back failures) are stored by group commit:
+ * while one batch is being written, the events that arrive wait and go together in the next one
+ * (one statement and one commit per batch, the per-tenant chain lock taken once per batch). An
+ * idle server writes an event at once. Every caller learns whether its event was stored, so the
+ * HTTP layer answers only once it is (fail closed, docs/decisions/0070-database-faults.md).
+ * Writes never go through here; their events are in their own transaction.
  */
 export class AuditBuffer {
-  private queue: AuditEvent[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  private queue: Pending[] = [];
+  private writing: Promise<void> | null = null;
 
   constructor(
     private readonly db: Database,
     private readonly log: FastifyBaseLogger | null = null,
   ) {}
 
-  add(event: AuditEvent): void {
-    this.queue.push(event);
-    if (this.queue.length >= MAX_BATCH) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  /** Resolves once the event is in the chain; rejects when it could not be stored. */
+  record(event: AuditEvent): Promise<void> {
+    return new Promise<void>((stored, failed) => {
+      this.queue.push({ event, stored, failed });
+      this.writing ??= this.writeAll().finally(() => {
+        this.writing = null;
+      });
+    });
   }
 
-  /** Writes what is queued; resolves when every event queued before the call is stored. */
-  flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = this.flushing.then(async () => {
-      if (batch.length === 0) return;
+  /** Queues an event without waiting for it (a failure is logged). */
+  add(event: AuditEvent): void {
+    this.record(event).catch(() => {});
+  }
+
+  /** Resolves when every event queued before the call is stored (or has failed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.db.transaction((tx) => appendAuditMany(tx, batch));
+        await this.db.transaction((tx) =>
+          appendAuditMany(
+            tx,
+            batch.map((p) => p.event),
+          ),
+        );
+        for (const p of batch) p.stored();
       } catch (err) {
         this.log?.error({ err, events: batch.length }, 'could not store request audit events');
+        for (const p of batch) p.failed(err);
       }
-    });
-    return this.flushing;
+    }
   }
 }

@@ -98,3 +98,45 @@ export interface PgError {
 export function isPgError(e: unknown): e is PgError {
   return typeof e === 'object' && e !== null && 'code' in e && typeof (e as PgError).code === 'string';
 }
+
+/**
+ * The database could not be reached or dropped the connection (server stopped or restarting,
+ * network gone, no free pool connection within the wait). Retrying later may work: the HTTP
+ * layer answers 503 with Retry-After, workers back off.
+ */
+export class DatabaseUnavailableError extends Error {
+  constructor(readonly reason: unknown) {
+    super('the database is unavailable');
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** Connection-level failures: SQLSTATE class 08, admin/crash shutdown, too many connections. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+// The pg driver reports a lost or refused connection with plain Errors; these are its messages.
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Connection closed)/;
+
+/** Whether `err` means the database is out of reach (as opposed to a refused statement). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') {
+    if (e.code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code))
+      return true;
+  }
+  // Node's AggregateError of a connect that tried several addresses (IPv4 and IPv6 localhost).
+  if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isDatabaseUnavailable)) return true;
+  return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
+}

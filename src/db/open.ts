@@ -17,6 +17,8 @@ export interface OpenOptions {
   databaseUrl: string | null;
   dataDir: string;
   poolSize?: number;
+  /** Longest wait for a free connection (or for connecting) before DatabaseUnavailableError. */
+  poolWaitMs?: number;
   /** A PGlite data directory dump (tar) to start from, used by tests to skip migrations. */
   pgliteSnapshot?: Blob;
 }
@@ -31,11 +33,13 @@ export async function openPglite(dataDir: string, snapshot?: Blob): Promise<Data
   return new PgliteDatabase(pglite);
 }
 
-export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+export async function openPostgres(url: string, poolSize = 10, poolWaitMs = 5000): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     idleTimeoutMillis: 30_000,
+    // Bounded: under connection pressure a request waits this long, then gets 503 + Retry-After.
+    connectionTimeoutMillis: poolWaitMs,
     types: TYPE_PARSERS,
   });
   // An idle client that loses its server must not crash the process; the pool replaces it.
@@ -51,5 +55,5 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     fs.mkdirSync(dataDir, { recursive: true });
     return openPglite(dataDir);
   }
-  return openPostgres(databaseUrl, options.poolSize);
+  return openPostgres(databaseUrl, options.poolSize, options.poolWaitMs);
 }

@@ -3,6 +3,8 @@ import {
   assertUuid,
   CommitTasks,
   type Database,
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
   type PoolStats,
   type Rows,
   type Tx,
@@ -33,16 +35,30 @@ export class PostgresDatabase implements Database {
   constructor(private readonly pool: pg.Pool) {}
 
   async query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
-    const res = await this.pool.query(text, params as unknown[] | undefined);
-    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+    try {
+      const res = await this.pool.query(text, params as unknown[] | undefined);
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+    } catch (err) {
+      throw unavailableOr(err);
+    }
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
+    await this.query(sql);
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err) => {
+      throw unavailableOr(err);
+    });
+    // A checked-out client has no pool listener: without one, a server that terminates the
+    // connection between two statements raises an uncaught 'error' event and ends the process.
+    // The failure reaches the caller through the next statement instead.
+    let lost: unknown;
+    const onError = (err: unknown) => {
+      lost ??= err;
+    };
+    client.on('error', onError);
     const tenantId = options.tenantId ?? null;
     try {
       if (tenantId === null) {
@@ -71,10 +87,17 @@ export class PostgresDatabase implements Database {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      if (lost === undefined && isDatabaseUnavailable(err)) lost = err;
+      if (lost === undefined) {
+        await client.query('ROLLBACK').catch((rollbackErr) => {
+          lost = rollbackErr;
+        });
+      }
+      throw lost === undefined ? err : unavailableOr(isDatabaseUnavailable(err) ? err : lost);
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is destroyed, not returned to the pool.
+      client.release(lost === undefined ? undefined : true);
     }
   }
 
@@ -85,4 +108,11 @@ export class PostgresDatabase implements Database {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** A lost or refused connection becomes DatabaseUnavailableError; anything else is kept. */
+function unavailableOr(err: unknown): unknown {
+  return isDatabaseUnavailable(err) && !(err instanceof DatabaseUnavailableError)
+    ? new DatabaseUnavailableError(err)
+    : err;
 }

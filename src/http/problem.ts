@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorObject } from 'ajv';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/database.js';
 import { AppError, type FieldError } from './errors.js';
 import { validationProblem } from './validation.js';
 
@@ -32,6 +33,16 @@ const FASTIFY_CODES: Record<string, [AppError['code'], string]> = {
   FST_ERR_CTP_EMPTY_TYPE: ['ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type header is empty'],
 };
 
+/** Seconds a client is told to wait after the database was out of reach (a restart takes a few). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 for a database that is down, restarting or out of free connections: try again shortly. */
+export function databaseUnavailable(): AppError {
+  return new AppError('ERR_SYS_UNAVAILABLE', 'the service is temporarily unavailable; try again shortly', {
+    headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+  });
+}
+
 type AnyError = FastifyError & { validation?: ErrorObject[]; validationContext?: string };
 
 /** Maps anything thrown into an AppError; unknown errors become a 500 without internals. */
@@ -41,6 +52,7 @@ export function toAppError(err: unknown): { error: AppError; internal: boolean }
   if (e && Array.isArray(e.validation)) {
     return { error: validationProblem(e.validation, e.validationContext ?? 'body'), internal: false };
   }
+  if (isDatabaseUnavailable(err)) return { error: databaseUnavailable(), internal: false };
   const known = e?.code ? FASTIFY_CODES[e.code] : undefined;
   if (known) return { error: new AppError(known[0], known[1]), internal: false };
   if (e instanceof SyntaxError && (e as AnyError).statusCode === 400) {

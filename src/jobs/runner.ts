@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database } from '../db/database.js';
+import { type Database, isDatabaseUnavailable } from '../db/database.js';
 import { backoffDelayMs, claimJob, completeJob, failJob, type Job } from './queue.js';
 
 /** Thrown by a handler for a failure that retrying cannot fix: the job fails at once. */
@@ -44,6 +44,9 @@ export class JobRunner {
   private loop: Promise<void> | undefined;
   private wanted = false;
   private started = false;
+  /** While the database is out of reach, polling and sweeps pause until this time (ms). */
+  private pausedUntil = 0;
+  private pauses = 0;
 
   constructor(
     private readonly db: Database,
@@ -67,7 +70,9 @@ export class JobRunner {
     this.pollTimer = setInterval(() => this.nudge(), this.pollMs);
     this.pollTimer.unref();
     for (const p of this.periodics) {
-      p.timer = setInterval(() => void this.runPeriodic(p.name), p.intervalMs);
+      p.timer = setInterval(() => {
+        if (Date.now() >= this.pausedUntil) void this.runPeriodic(p.name);
+      }, p.intervalMs);
       p.timer.unref();
     }
     this.nudge();
@@ -75,7 +80,7 @@ export class JobRunner {
 
   /** Asks the started runner to look for due jobs now (after an enqueue, say). */
   nudge(): void {
-    if (!this.started) return;
+    if (!this.started || Date.now() < this.pausedUntil) return;
     this.wanted = true;
     this.loop ??= this.work().finally(() => {
       this.loop = undefined;
@@ -88,7 +93,7 @@ export class JobRunner {
       try {
         while (this.started && (await this.runOne())) this.wanted = false;
       } catch (err) {
-        this.log?.error({ err }, 'job runner: claim failed');
+        if (!this.backOff(err)) this.log?.error({ err }, 'job runner: claim failed');
       }
     }
   }
@@ -109,6 +114,7 @@ export class JobRunner {
     if (kinds.length === 0) return false;
     const lock = Math.max(...[...this.handlers.values()].map((h) => h.options.lockSeconds ?? 300));
     const job = await claimJob(this.db, kinds, this.workerId, lock);
+    this.resumed();
     if (!job) return false;
     const registered = this.handlers.get(job.kind);
     if (!registered) return true;
@@ -138,12 +144,34 @@ export class JobRunner {
       await p.running;
       return;
     }
-    p.running = p.fn().catch((err) => this.log?.error({ err, task: name }, 'periodic task failed'));
+    p.running = p.fn().catch((err) => {
+      if (!this.backOff(err)) this.log?.error({ err, task: name }, 'periodic task failed');
+    });
     try {
       await p.running;
     } finally {
       p.running = undefined;
     }
+  }
+
+  /**
+   * A database that went away pauses polling and sweeps, 1 s doubling to 30 s, instead of failing
+   * every tick; the first claim that works again resumes them. False for any other error.
+   */
+  private backOff(err: unknown): boolean {
+    if (!isDatabaseUnavailable(err)) return false;
+    this.pauses++;
+    this.pausedUntil = Date.now() + Math.min(30_000, 1_000 * 2 ** Math.min(this.pauses - 1, 5));
+    if (this.pauses === 1)
+      this.log?.warn({ err }, 'database unavailable: background work pauses and retries');
+    return true;
+  }
+
+  private resumed(): void {
+    if (this.pauses === 0) return;
+    this.pauses = 0;
+    this.pausedUntil = 0;
+    this.log?.warn('database reachable again: background work resumes');
   }
 
   /** Stops polling and waits for the job in hand to finish. */

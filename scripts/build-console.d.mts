@@ -1,0 +1,2 @@
+export function consoleNeedsBuild(): boolean;
+export function ensureConsoleBuilt(): void;
