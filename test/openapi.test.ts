@@ -193,6 +193,21 @@ describe('OpenAPI document', () => {
     expect(failures).toEqual([]);
   });
 
+  it('matches the committed client/openapi.json, so the generated client cannot drift', () => {
+    // scripts/gen-client.mjs writes the document of an app whose public URL is http://localhost:8080.
+    const current = JSON.parse(served.replaceAll(PUBLIC_URL, 'http://localhost:8080'));
+    const committed = JSON.parse(fs.readFileSync('client/openapi.json', 'utf8'));
+    const differing = [...new Set([...Object.keys(current.paths), ...Object.keys(committed.paths)])].filter(
+      (p) => JSON.stringify(current.paths[p]) !== JSON.stringify(committed.paths[p]),
+    );
+    const same = JSON.stringify(current) === JSON.stringify(committed);
+    expect(
+      same,
+      `client/openapi.json differs from what the server describes (paths: ${differing.slice(0, 5).join(', ') || 'components or info'}): ` +
+        'run `npm run gen:client` and commit client/',
+    ).toBe(true);
+  });
+
   it('serves person imports at /api/v1/person-imports and keeps the old path working, marked deprecated', async () => {
     expect(doc.paths['/api/v1/person-imports/{import_id}']).toBeDefined();
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/persons/imports'))).toEqual([]);
