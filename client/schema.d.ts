@@ -6086,6 +6086,23 @@ export interface components {
         relationship_id: string;
         /** @description Program/{system}|{value} */
         queryprogram: string;
+        tenant_id: string;
+        querypartner_type: "government" | "NGO" | "private" | "international";
+        exchange_id: string;
+        queryinclude_deprecated: boolean;
+        code: string;
+        querystatus: "active" | "archived" | "all";
+        querylat: number;
+        querylon: number;
+        queryradius_km: number;
+        queryvertical_id: string;
+        import_id: string;
+        /** @description public id */
+        query_id: string;
+        /** @description public id */
+        id: string;
+        membership_id: string;
+        query_lastUpdated: string[];
     };
     requestBodies: never;
     headers: never;
@@ -6179,13 +6196,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /** @example example */
+                    /** @example Example */
                     "text/plain": string;
                 };
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     issueToken: {
@@ -6292,7 +6308,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createTenant: {
@@ -6321,7 +6336,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getTenant: {
@@ -6329,7 +6343,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                tenant_id: string;
+                tenant_id: components["parameters"]["tenant_id"];
             };
             cookie?: never;
         };
@@ -6348,7 +6362,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateTenant: {
@@ -6356,7 +6369,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                tenant_id: string;
+                tenant_id: components["parameters"]["tenant_id"];
             };
             cookie?: never;
         };
@@ -6380,7 +6393,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listVerticals: {
@@ -6403,7 +6415,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createVertical: {
@@ -6432,7 +6443,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     rotateSigningKey: {
@@ -6454,7 +6464,7 @@ export interface operations {
                      * @example {
                      *       "kid": "k-2026-01",
                      *       "retired": [
-                     *         "example retired"
+                     *         "Retired"
                      *       ]
                      *     }
                      */
@@ -6466,7 +6476,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listClients: {
@@ -6496,7 +6505,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createClient: {
@@ -6525,7 +6533,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getClient: {
@@ -6552,7 +6559,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     rotateClientSecret: {
@@ -6579,7 +6585,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     deactivateClient: {
@@ -6606,7 +6611,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     activateClient: {
@@ -6633,7 +6637,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrations: {
@@ -6644,7 +6647,7 @@ export interface operations {
                 /** @description opaque cursor from next_cursor of the previous page */
                 cursor?: components["parameters"]["querycursor"];
                 status?: "draft" | "requested" | "reviewed" | "approved" | "active" | "restricted" | "suspended" | "deprecated" | "archived";
-                partner_type?: "government" | "NGO" | "private" | "international";
+                partner_type?: components["parameters"]["querypartner_type"];
                 /** @description integrations declaring this vertical */
                 vertical_id?: string;
             };
@@ -6666,7 +6669,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createIntegration: {
@@ -6695,7 +6697,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getIntegration: {
@@ -6722,7 +6723,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateIntegration: {
@@ -6755,7 +6755,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationVersions: {
@@ -6782,7 +6781,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     requestReviewIntegration: {
@@ -6814,7 +6812,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     reviewIntegration: {
@@ -6846,7 +6843,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     approveIntegration: {
@@ -6878,7 +6874,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     activateIntegration: {
@@ -6911,7 +6906,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     restrictIntegration: {
@@ -6943,7 +6937,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     suspendIntegration: {
@@ -6975,7 +6968,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     deprecateIntegration: {
@@ -7007,7 +6999,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     archiveIntegration: {
@@ -7039,7 +7030,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationContracts: {
@@ -7072,7 +7062,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createIntegrationContract: {
@@ -7104,7 +7093,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getIntegrationContract: {
@@ -7132,7 +7120,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateIntegrationContract: {
@@ -7166,7 +7153,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationContractVersions: {
@@ -7194,7 +7180,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     activateIntegrationContract: {
@@ -7229,7 +7214,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     archiveIntegrationContract: {
@@ -7262,7 +7246,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationTemplates: {
@@ -7272,7 +7255,7 @@ export interface operations {
                 limit?: components["parameters"]["querylimit"];
                 /** @description opaque cursor from next_cursor of the previous page */
                 cursor?: components["parameters"]["querycursor"];
-                partner_type?: "government" | "NGO" | "private" | "international";
+                partner_type?: components["parameters"]["querypartner_type"];
                 status?: "active" | "deprecated";
             };
             header?: never;
@@ -7293,7 +7276,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createIntegrationTemplate: {
@@ -7322,7 +7304,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     instantiateIntegrationTemplate: {
@@ -7354,7 +7335,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     pullData: {
@@ -7397,9 +7377,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PullJson"];
-                    /** @example example */
+                    /** @example Example */
                     "text/csv": string;
-                    /** @example example */
+                    /** @example Example */
                     "application/xml": string;
                 };
             };
@@ -7417,7 +7397,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getExchangeOutput: {
@@ -7426,7 +7405,7 @@ export interface operations {
             header?: never;
             path: {
                 integration_id: components["parameters"]["integration_id"];
-                exchange_id: string;
+                exchange_id: components["parameters"]["exchange_id"];
             };
             cookie?: never;
         };
@@ -7440,9 +7419,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PullJson"];
-                    /** @example example */
+                    /** @example Example */
                     "text/csv": string;
-                    /** @example example */
+                    /** @example Example */
                     "application/xml": string;
                 };
             };
@@ -7452,7 +7431,6 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             410: components["responses"]["Gone"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     pushData: {
@@ -7487,7 +7465,6 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationExchanges: {
@@ -7523,7 +7500,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getIntegrationExchange: {
@@ -7537,7 +7513,7 @@ export interface operations {
             header?: never;
             path: {
                 integration_id: components["parameters"]["integration_id"];
-                exchange_id: string;
+                exchange_id: components["parameters"]["exchange_id"];
             };
             cookie?: never;
         };
@@ -7556,7 +7532,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listAuditEvents: {
@@ -7593,7 +7568,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     verifyAuditChain: {
@@ -7616,7 +7590,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listVocabularies: {
@@ -7639,17 +7612,16 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listVocabularyCodes: {
         parameters: {
             query?: {
-                include_deprecated?: boolean;
+                include_deprecated?: components["parameters"]["queryinclude_deprecated"];
             };
             header?: never;
             path: {
-                code: string;
+                code: components["parameters"]["code"];
             };
             cookie?: never;
         };
@@ -7668,7 +7640,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createVocabularyCode: {
@@ -7676,7 +7647,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                code: string;
+                code: components["parameters"]["code"];
             };
             cookie?: never;
         };
@@ -7700,7 +7671,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersons: {
@@ -7710,7 +7680,7 @@ export interface operations {
                 limit?: components["parameters"]["querylimit"];
                 /** @description opaque cursor from next_cursor of the previous page */
                 cursor?: components["parameters"]["querycursor"];
-                status?: "active" | "archived" | "all";
+                status?: components["parameters"]["querystatus"];
                 /** @description area; its descendant areas are included */
                 geo_id?: components["parameters"]["querygeo_id"];
             };
@@ -7732,7 +7702,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createPerson: {
@@ -7761,7 +7730,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     searchPersons: {
@@ -7777,10 +7745,10 @@ export interface operations {
                 criteria_value?: string;
                 /** @description area; its descendant areas are included */
                 geo_id?: components["parameters"]["querygeo_id"];
-                lat?: number;
-                lon?: number;
-                radius_km?: number;
-                status?: "active" | "archived" | "all";
+                lat?: components["parameters"]["querylat"];
+                lon?: components["parameters"]["querylon"];
+                radius_km?: components["parameters"]["queryradius_km"];
+                status?: components["parameters"]["querystatus"];
             };
             header?: never;
             path?: never;
@@ -7800,7 +7768,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getPerson: {
@@ -7827,7 +7794,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updatePerson: {
@@ -7862,7 +7828,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     verifyPerson: {
@@ -7894,7 +7859,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     archivePerson: {
@@ -7926,7 +7890,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     restorePerson: {
@@ -7958,7 +7921,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersonVersions: {
@@ -7985,7 +7947,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersonDuplicates: {
@@ -8012,7 +7973,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersonRelationships: {
@@ -8039,7 +7999,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createHousehold: {
@@ -8068,7 +8027,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     searchHouseholds: {
@@ -8080,9 +8038,9 @@ export interface operations {
                 cursor?: components["parameters"]["querycursor"];
                 /** @description area; its descendant areas are included */
                 geo_id?: components["parameters"]["querygeo_id"];
-                lat?: number;
-                lon?: number;
-                radius_km?: number;
+                lat?: components["parameters"]["querylat"];
+                lon?: components["parameters"]["querylon"];
+                radius_km?: components["parameters"]["queryradius_km"];
                 status?: "provisional" | "verified" | "archived" | "active" | "all";
             };
             header?: never;
@@ -8103,7 +8061,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getHousehold: {
@@ -8130,7 +8087,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateHousehold: {
@@ -8164,7 +8120,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     archiveHousehold: {
@@ -8196,7 +8151,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     restoreHousehold: {
@@ -8228,7 +8182,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listHouseholdMembers: {
@@ -8257,66 +8210,57 @@ export interface operations {
                      *           "membership_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
                      *           "household_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                      *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                     *           "relationship_type": "example relationship type",
-                     *           "effective_from": "example effective from",
-                     *           "effective_until": "example effective until",
-                     *           "verification_status": "example verification status",
-                     *           "ended_at": "2026-03-14T09:30:00Z",
-                     *           "end_reason_code": "example end reason code",
+                     *           "relationship_type": "child",
+                     *           "effective_from": "2026-03-14",
+                     *           "effective_until": null,
+                     *           "verification_status": "active",
+                     *           "ended_at": null,
+                     *           "end_reason_code": null,
                      *           "version_id": 3,
                      *           "person": {
                      *             "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                      *             "system_guid": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
-                     *             "full_name": "Amina Okafor",
+                     *             "full_name": "Amina Wanjiru Otieno",
                      *             "given_name": "Amina",
-                     *             "family_name": "Okafor",
-                     *             "additional_name": "example additional name",
+                     *             "family_name": "Otieno",
+                     *             "additional_name": null,
                      *             "date_of_birth": "1988-04-12",
-                     *             "birth_date_estimated": true,
-                     *             "age_estimate": 1,
-                     *             "gender": "female",
+                     *             "birth_date_estimated": null,
+                     *             "age_estimate": null,
+                     *             "gender": "2",
                      *             "identities": [
                      *               {
                      *                 "identity_type": "national_id",
                      *                 "identity_number": "27461938",
                      *                 "system": "urn:hearth:vocab:id-type#national_id",
-                     *                 "expiry_date": "example expiry date",
+                     *                 "expiry_date": null,
                      *                 "status": "active",
-                     *                 "description": "example description"
+                     *                 "description": null
                      *               }
                      *             ],
                      *             "contacts": [
                      *               {
-                     *                 "type": "example type",
-                     *                 "value": "example value",
+                     *                 "type": "phone",
+                     *                 "value": "+254712345678",
                      *                 "primary": true
                      *               }
                      *             ],
-                     *             "birth_place": "example birth place",
-                     *             "address": {
-                     *               "text": "example text"
-                     *             },
-                     *             "geo_id": "example geo id",
-                     *             "household_id": "example household id",
-                     *             "extensions": {},
+                     *             "birth_place": null,
+                     *             "address": null,
+                     *             "geo_id": null,
+                     *             "household_id": null,
+                     *             "extensions": null,
                      *             "verification_status": "provisional",
-                     *             "verified_by": "example verified by",
-                     *             "verified_at": "2026-03-14T09:30:00Z",
+                     *             "verified_by": null,
+                     *             "verified_at": null,
                      *             "status": "active",
-                     *             "archived_at": "2026-03-14T09:30:00Z",
+                     *             "archived_at": null,
                      *             "version_id": 3,
                      *             "created_at": "2026-03-14T09:30:00Z",
                      *             "updated_at": "2026-03-14T09:30:00Z",
-                     *             "provenance": {
-                     *               "created_by": "example created by",
-                     *               "source_system": "example source system",
-                     *               "collection_method": "example collection method",
-                     *               "recorded_at": "2026-03-14T09:30:00Z",
-                     *               "updated_by": "example updated by",
-                     *               "last_update_system": "example last update system"
-                     *             },
+                     *             "provenance": null,
                      *             "masked_fields": [
-                     *               "example masked field"
+                     *               "date_of_birth"
                      *             ]
                      *           }
                      *         }
@@ -8334,7 +8278,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     addHouseholdMember: {
@@ -8366,7 +8309,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     endHouseholdMember: {
@@ -8399,7 +8341,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listHouseholdVersions: {
@@ -8426,7 +8367,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createRelationship: {
@@ -8455,7 +8395,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getRelationship: {
@@ -8482,7 +8421,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateRelationship: {
@@ -8514,7 +8452,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     endRelationship: {
@@ -8546,7 +8483,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listGeoAreas: {
@@ -8577,7 +8513,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createGeoArea: {
@@ -8606,7 +8541,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getGeoArea: {
@@ -8633,7 +8567,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listExtensionSchemas: {
@@ -8656,7 +8589,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createExtensionSchema: {
@@ -8685,13 +8617,12 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersonConsents: {
         parameters: {
             query?: {
-                vertical_id?: string;
+                vertical_id?: components["parameters"]["queryvertical_id"];
                 status?: "pending" | "active" | "rejected" | "expired" | "withdrawn";
             };
             header?: never;
@@ -8715,7 +8646,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     captureConsent: {
@@ -8747,7 +8677,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getConsent: {
@@ -8774,7 +8703,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     verifyConsent: {
@@ -8806,7 +8734,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     rejectConsent: {
@@ -8838,7 +8765,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     withdrawConsent: {
@@ -8870,7 +8796,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     renewConsent: {
@@ -8902,7 +8827,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     expireConsent: {
@@ -8934,7 +8858,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getConsentEvidence: {
@@ -8961,7 +8884,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listConsentVersions: {
@@ -8988,7 +8910,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getConsentVersion: {
@@ -9016,7 +8937,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     uploadAttachment: {
@@ -9042,7 +8962,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     downloadAttachment: {
@@ -9070,7 +8989,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersonImports: {
@@ -9099,7 +9017,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     importPersons: {
@@ -9134,7 +9051,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getPersonImport: {
@@ -9142,7 +9058,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                import_id: string;
+                import_id: components["parameters"]["import_id"];
             };
             cookie?: never;
         };
@@ -9161,7 +9077,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listPersonImportErrors: {
@@ -9174,7 +9089,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                import_id: string;
+                import_id: components["parameters"]["import_id"];
             };
             cookie?: never;
         };
@@ -9187,7 +9102,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportRowErrorPage"];
-                    /** @example example */
+                    /** @example Example */
                     "text/csv": string;
                 };
             };
@@ -9195,7 +9110,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationWebhooks: {
@@ -9228,7 +9142,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createIntegrationWebhook: {
@@ -9260,7 +9173,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getIntegrationWebhook: {
@@ -9288,7 +9200,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateIntegrationWebhook: {
@@ -9321,7 +9232,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     rotateWebhookSecret: {
@@ -9354,7 +9264,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     disableIntegrationWebhook: {
@@ -9387,7 +9296,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listIntegrationWebhookDeliveries: {
@@ -9422,7 +9330,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     redeliverIntegrationWebhookDelivery: {
@@ -9457,7 +9364,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getWebhookKey: {
@@ -9516,7 +9422,7 @@ export interface operations {
                 /** @description part of the name */
                 name?: components["parameters"]["queryname"];
                 /** @description public id */
-                _id?: string;
+                _id?: components["parameters"]["query_id"];
                 limit?: number;
                 /** @description X-Next-Cursor of the previous page (more results) */
                 cursor?: string;
@@ -9537,38 +9443,38 @@ export interface operations {
                      * @example [
                      *       {
                      *         "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
-                     *         "name": "Amina Okafor",
+                     *         "name": "Amina Wanjiru Otieno",
                      *         "ids": [
                      *           {
                      *             "id_type": "National ID",
-                     *             "value": "example value",
-                     *             "expiry_date": "example expiry date",
+                     *             "value": "+254712345678",
+                     *             "expiry_date": null,
                      *             "status": "active",
-                     *             "description": "example description"
+                     *             "description": null
                      *           }
                      *         ],
-                     *         "registration_date": "example registration date",
+                     *         "registration_date": null,
                      *         "phone_numbers": [
                      *           {
-                     *             "phone_no": "example phone no",
-                     *             "phone_sanitized": "example phone sanitized",
-                     *             "date_collected": "example date collected"
+                     *             "phone_no": "+254712345678",
+                     *             "phone_sanitized": "+254712345678",
+                     *             "date_collected": null
                      *           }
                      *         ],
-                     *         "email": "amina.okafor@example.org",
-                     *         "address": "example address",
+                     *         "email": "amina.otieno@example.org",
+                     *         "address": null,
                      *         "create_date": "2026-03-14T09:30:00Z",
                      *         "write_date": "2026-03-14T09:30:00Z",
                      *         "masked_fields": [
-                     *           "example masked field"
+                     *           "date_of_birth"
                      *         ],
                      *         "given_name": "Amina",
-                     *         "addl_name": "example addl name",
-                     *         "family_name": "Okafor",
+                     *         "addl_name": null,
+                     *         "family_name": "Otieno",
                      *         "gender": "Female",
                      *         "birthdate": "1988-04-12",
-                     *         "age": "example age",
-                     *         "birth_place": "example birth place",
+                     *         "age": null,
+                     *         "birth_place": null,
                      *         "is_group": false
                      *       }
                      *     ]
@@ -9629,7 +9535,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description public id */
-                id: string;
+                id: components["parameters"]["id"];
             };
             cookie?: never;
         };
@@ -9671,7 +9577,13 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "updateId": "example updateId"
+                 *         "updateId": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+                 *         "phone_numbers": [
+                 *           {
+                 *             "phone_no": "+254722000111"
+                 *           }
+                 *         ],
+                 *         "email": "amina.otieno@example.org"
                  *       }
                  *     ]
                  */
@@ -9689,38 +9601,38 @@ export interface operations {
                      * @example [
                      *       {
                      *         "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
-                     *         "name": "Amina Okafor",
+                     *         "name": "Amina Wanjiru Otieno",
                      *         "ids": [
                      *           {
                      *             "id_type": "National ID",
-                     *             "value": "example value",
-                     *             "expiry_date": "example expiry date",
+                     *             "value": "+254712345678",
+                     *             "expiry_date": null,
                      *             "status": "active",
-                     *             "description": "example description"
+                     *             "description": null
                      *           }
                      *         ],
-                     *         "registration_date": "example registration date",
+                     *         "registration_date": null,
                      *         "phone_numbers": [
                      *           {
-                     *             "phone_no": "example phone no",
-                     *             "phone_sanitized": "example phone sanitized",
-                     *             "date_collected": "example date collected"
+                     *             "phone_no": "+254712345678",
+                     *             "phone_sanitized": "+254712345678",
+                     *             "date_collected": null
                      *           }
                      *         ],
-                     *         "email": "amina.okafor@example.org",
-                     *         "address": "example address",
+                     *         "email": "amina.otieno@example.org",
+                     *         "address": null,
                      *         "create_date": "2026-03-14T09:30:00Z",
                      *         "write_date": "2026-03-14T09:30:00Z",
                      *         "masked_fields": [
-                     *           "example masked field"
+                     *           "date_of_birth"
                      *         ],
                      *         "given_name": "Amina",
-                     *         "addl_name": "example addl name",
-                     *         "family_name": "Okafor",
+                     *         "addl_name": null,
+                     *         "family_name": "Otieno",
                      *         "gender": "Female",
                      *         "birthdate": "1988-04-12",
-                     *         "age": "example age",
-                     *         "birth_place": "example birth place",
+                     *         "age": null,
+                     *         "birth_place": null,
                      *         "is_group": false
                      *       }
                      *     ]
@@ -9746,7 +9658,7 @@ export interface operations {
                 /** @description part of the name */
                 name?: components["parameters"]["queryname"];
                 /** @description public id */
-                _id?: string;
+                _id?: components["parameters"]["query_id"];
                 include_members_full?: boolean;
                 limit?: number;
                 /** @description X-Next-Cursor of the previous page (more results) */
@@ -9768,34 +9680,34 @@ export interface operations {
                      * @example [
                      *       {
                      *         "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
-                     *         "name": "Amina Okafor",
+                     *         "name": "Amina Wanjiru Otieno",
                      *         "ids": [
                      *           {
                      *             "id_type": "National ID",
-                     *             "value": "example value",
-                     *             "expiry_date": "example expiry date",
+                     *             "value": "+254712345678",
+                     *             "expiry_date": null,
                      *             "status": "active",
-                     *             "description": "example description"
+                     *             "description": null
                      *           }
                      *         ],
-                     *         "registration_date": "example registration date",
+                     *         "registration_date": null,
                      *         "phone_numbers": [
                      *           {
-                     *             "phone_no": "example phone no",
-                     *             "phone_sanitized": "example phone sanitized",
-                     *             "date_collected": "example date collected"
+                     *             "phone_no": "+254712345678",
+                     *             "phone_sanitized": "+254712345678",
+                     *             "date_collected": null
                      *           }
                      *         ],
-                     *         "email": "amina.okafor@example.org",
-                     *         "address": "example address",
+                     *         "email": "amina.otieno@example.org",
+                     *         "address": null,
                      *         "create_date": "2026-03-14T09:30:00Z",
                      *         "write_date": "2026-03-14T09:30:00Z",
                      *         "masked_fields": [
-                     *           "example masked field"
+                     *           "date_of_birth"
                      *         ],
                      *         "is_group": true,
-                     *         "kind": "Household",
-                     *         "is_partial_group": true,
+                     *         "kind": null,
+                     *         "is_partial_group": null,
                      *         "member_count": 1
                      *       }
                      *     ]
@@ -9855,7 +9767,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description public id */
-                id: string;
+                id: components["parameters"]["id"];
             };
             cookie?: never;
         };
@@ -9895,7 +9807,9 @@ export interface operations {
                 /**
                  * @example [
                  *       {
-                 *         "updateId": "example updateId"
+                 *         "updateId": "0192f0c5-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                 *         "name": "Otieno–Achieng household",
+                 *         "address": "Plot 16, Manyatta, Kisumu"
                  *       }
                  *     ]
                  */
@@ -9913,34 +9827,34 @@ export interface operations {
                      * @example [
                      *       {
                      *         "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
-                     *         "name": "Amina Okafor",
+                     *         "name": "Amina Wanjiru Otieno",
                      *         "ids": [
                      *           {
                      *             "id_type": "National ID",
-                     *             "value": "example value",
-                     *             "expiry_date": "example expiry date",
+                     *             "value": "+254712345678",
+                     *             "expiry_date": null,
                      *             "status": "active",
-                     *             "description": "example description"
+                     *             "description": null
                      *           }
                      *         ],
-                     *         "registration_date": "example registration date",
+                     *         "registration_date": null,
                      *         "phone_numbers": [
                      *           {
-                     *             "phone_no": "example phone no",
-                     *             "phone_sanitized": "example phone sanitized",
-                     *             "date_collected": "example date collected"
+                     *             "phone_no": "+254712345678",
+                     *             "phone_sanitized": "+254712345678",
+                     *             "date_collected": null
                      *           }
                      *         ],
-                     *         "email": "amina.okafor@example.org",
-                     *         "address": "example address",
+                     *         "email": "amina.otieno@example.org",
+                     *         "address": null,
                      *         "create_date": "2026-03-14T09:30:00Z",
                      *         "write_date": "2026-03-14T09:30:00Z",
                      *         "masked_fields": [
-                     *           "example masked field"
+                     *           "date_of_birth"
                      *         ],
                      *         "is_group": true,
-                     *         "kind": "Household",
-                     *         "is_partial_group": true,
+                     *         "kind": null,
+                     *         "is_partial_group": null,
                      *         "member_count": 1
                      *       }
                      *     ]
@@ -9969,7 +9883,7 @@ export interface operations {
                 cursor?: components["parameters"]["querycursor"];
                 status?: "active" | "ended";
                 target_type?: "individual" | "group";
-                vertical_id?: string;
+                vertical_id?: components["parameters"]["queryvertical_id"];
                 /** @description part of the name */
                 name?: components["parameters"]["queryname"];
                 include_archived?: boolean;
@@ -9992,7 +9906,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createProgram: {
@@ -10021,7 +9934,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getProgram: {
@@ -10048,7 +9960,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateProgram: {
@@ -10083,7 +9994,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     archiveProgram: {
@@ -10115,7 +10025,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     listProgramMemberships: {
@@ -10150,7 +10059,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     createProgramMembership: {
@@ -10182,7 +10090,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     getProgramMembership: {
@@ -10191,7 +10098,7 @@ export interface operations {
             header?: never;
             path: {
                 program_id: components["parameters"]["program_id"];
-                membership_id: string;
+                membership_id: components["parameters"]["membership_id"];
             };
             cookie?: never;
         };
@@ -10210,7 +10117,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     updateProgramMembership: {
@@ -10222,7 +10128,7 @@ export interface operations {
             };
             path: {
                 program_id: components["parameters"]["program_id"];
-                membership_id: string;
+                membership_id: components["parameters"]["membership_id"];
             };
             cookie?: never;
         };
@@ -10246,7 +10152,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2GetMetadata: {
@@ -10266,28 +10171,28 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "apiVersion": "example apiVersion",
+                     *       "apiVersion": "ApiVersion",
                      *       "extensions": [
                      *         {
                      *           "url": "urn:hearth:extension:farmer",
-                     *           "name": "Amina Okafor",
+                     *           "name": "Amina Wanjiru Otieno",
                      *           "module": "hearth",
                      *           "appliesTo": [
                      *             "Individual"
                      *           ],
                      *           "fields": [
-                     *             "example field"
+                     *             "date_of_birth"
                      *           ]
                      *         }
                      *       ],
                      *       "resources": [
                      *         {
-                     *           "type": "example type"
+                     *           "type": "phone"
                      *         }
                      *       ],
                      *       "authentication": {
-                     *         "type": "example type",
-                     *         "token_endpoint": "example token endpoint"
+                     *         "type": "phone",
+                     *         "token_endpoint": "https://partner.example.org/hearth/callback"
                      *       }
                      *     }
                      */
@@ -10354,7 +10259,7 @@ export interface operations {
                      *       "token_type": "Bearer",
                      *       "expires_in": 3600,
                      *       "scope": "persons:read households:read",
-                     *       "hearth_scope": "example hearth scope"
+                     *       "hearth_scope": "persons:read"
                      *     }
                      */
                     "application/json": {
@@ -10402,7 +10307,7 @@ export interface operations {
                      *       "token_type": "Bearer",
                      *       "expires_in": 3600,
                      *       "scope": "persons:read households:read",
-                     *       "hearth_scope": "example hearth scope"
+                     *       "hearth_scope": "persons:read"
                      *     }
                      */
                     "application/json": {
@@ -10445,7 +10350,7 @@ export interface operations {
                      *           "type": "Vocabulary",
                      *           "namespace": "urn:hearth:vocab:id-type",
                      *           "code": "HEALTH",
-                     *           "name": "Amina Okafor",
+                     *           "name": "Amina Wanjiru Otieno",
                      *           "extendable": true
                      *         }
                      *       ],
@@ -10474,13 +10379,12 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2ListVocabularyCodes: {
         parameters: {
             query?: {
-                include_deprecated?: boolean;
+                include_deprecated?: components["parameters"]["queryinclude_deprecated"];
             };
             header?: never;
             path: {
@@ -10498,12 +10402,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "namespace": "example namespace",
+                     *       "namespace": "urn:hearth:vocab:id-type#national_id",
                      *       "data": [
                      *         {
-                     *           "system": "example system",
+                     *           "system": "urn:hearth:vocab:id-type#national_id",
                      *           "code": "HEALTH",
-                     *           "display": "example display",
+                     *           "display": "Female",
                      *           "deprecated": true
                      *         }
                      *       ]
@@ -10524,7 +10428,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2SearchIndividuals: {
@@ -10540,7 +10443,7 @@ export interface operations {
                 gender?: string;
                 /** @description a Group {system}|{value}, or none */
                 group?: string;
-                _lastUpdated?: string[];
+                _lastUpdated?: components["parameters"]["query_lastUpdated"];
                 _count?: components["parameters"]["query_count"];
                 _offset?: components["parameters"]["query_offset"];
                 /** @description name, birthdate, _lastUpdated; - for descending */
@@ -10564,7 +10467,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2CreateIndividual: {
@@ -10593,7 +10495,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2GetIndividual: {
@@ -10621,7 +10522,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2ReplaceIndividual: {
@@ -10657,7 +10557,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2UpdateIndividual: {
@@ -10695,7 +10594,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2ListIndividualGroups: {
@@ -10726,7 +10624,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2SearchGroups: {
@@ -10738,7 +10635,7 @@ export interface operations {
                 type?: string;
                 /** @description Individual/{system}|{value} */
                 member?: string;
-                _lastUpdated?: string[];
+                _lastUpdated?: components["parameters"]["query_lastUpdated"];
                 _count?: components["parameters"]["query_count"];
                 _offset?: components["parameters"]["query_offset"];
                 /** @description name, _lastUpdated; - for descending */
@@ -10762,7 +10659,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2CreateGroup: {
@@ -10791,7 +10687,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2GetGroup: {
@@ -10819,7 +10714,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2ReplaceGroup: {
@@ -10855,7 +10749,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2UpdateGroup: {
@@ -10893,7 +10786,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2AddGroupMember: {
@@ -10926,7 +10818,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2RemoveGroupMember: {
@@ -10959,7 +10850,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2SearchPrograms: {
@@ -10991,7 +10881,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2GetProgram: {
@@ -11019,7 +10908,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2SearchProgramMemberships: {
@@ -11051,7 +10939,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2CreateProgramMembership: {
@@ -11080,7 +10967,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2GetProgramMembership: {
@@ -11111,7 +10997,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2ReplaceProgramMembership: {
@@ -11150,7 +11035,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     v2RunBatch: {
@@ -11179,7 +11063,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     dciIssueToken: {
@@ -11688,7 +11571,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
     putDciSender: {
@@ -11720,7 +11602,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
         };
     };
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLE_SCOPES, ROLES, SCOPES } from '../src/auth/scopes.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 
 /**
@@ -206,6 +207,23 @@ describe('OpenAPI document', () => {
       `client/openapi.json differs from what the server describes (paths: ${differing.slice(0, 5).join(', ') || 'components or info'}): ` +
         'run `npm run gen:client` and commit client/',
     ).toBe(true);
+  });
+
+  it('lists every role with its default scopes in the README table', () => {
+    const rows = new Map<string, string[]>();
+    for (const line of fs.readFileSync('README.md', 'utf8').split('\n')) {
+      const m = /^\| `([a-z_]+)` +\|[^|]*\| (.*) \|$/.exec(line);
+      if (!m) continue;
+      rows.set(
+        m[1],
+        m[2].trim() === 'every scope' ? [...SCOPES] : [...m[2].matchAll(/`([^`]+)`/g)].map((x) => x[1]),
+      );
+    }
+    for (const role of ROLES) {
+      expect(rows.get(role)?.sort(), `README roles table, row ${role}`).toEqual(
+        [...ROLE_SCOPES[role]].sort(),
+      );
+    }
   });
 
   it('serves person imports at /api/v1/person-imports and keeps the old path working, marked deprecated', async () => {

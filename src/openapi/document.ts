@@ -130,7 +130,7 @@ function exemplify(media: Json, maker: ExampleMaker, examples: Json): void {
     media.example = value;
     return;
   }
-  examples[name] = { summary: `A ${name}`, value };
+  examples[name] = { value };
   media.examples = { [name]: { $ref: `#/components/examples/${name}` } };
 }
 
@@ -150,8 +150,8 @@ function describeResponses(
   const ownErrors = OWN_ERROR_SHAPES.some((p) => path.startsWith(p));
   const responses = op.responses;
   if (!ownErrors && !isPublic) {
-    // 500 and 503 can answer any call; the introduction says so once instead of 160 times.
-    const wanted = [401, 403, 429];
+    // 429, 500 and 503 can answer any call: the introduction says so once instead of 160 times.
+    const wanted = [401, 403];
     if ((op.parameters ?? []).length > 0 || op.requestBody) wanted.push(400);
     if ((op.parameters ?? []).some((p) => p.in === 'path')) wanted.push(404);
     if (op.requestBody?.content && Object.keys(op.requestBody.content).some((m) => m.includes('json')))
@@ -205,7 +205,7 @@ function describeResponses(
 }
 
 /**
- * A parameter used by three operations or more, in its most common form, is kept once in
+ * A parameter used by two operations or more, in its most common form, is kept once in
  * `components.parameters` (e.g. `integration_id` in the path, `limit` and `cursor` of lists).
  */
 function shareParameters(ops: Operation[]): Json {
@@ -222,7 +222,7 @@ function shareParameters(ops: Operation[]): Json {
   const shared: Json = {};
   const byUse = [...counts.entries()].sort((a, b) => b[1].count - a[1].count);
   for (const [key, { count, param }] of byUse) {
-    if (count < 3) break;
+    if (count < 2) break;
     const name = `${param.in === 'path' ? '' : param.in}${String(param.name)}`.replace(
       /[^A-Za-z0-9_.-]/g,
       '_',

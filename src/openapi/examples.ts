@@ -18,19 +18,21 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /** Plausible values by property name (only used where the schema accepts them). */
 const BY_NAME: Record<string, unknown> = {
   given_name: 'Amina',
-  family_name: 'Okafor',
+  family_name: 'Otieno',
   middle_name: 'Grace',
-  name: 'Amina Okafor',
-  full_name: 'Amina Okafor',
-  display_name: 'Amina Okafor',
+  name: 'Amina Wanjiru Otieno',
+  full_name: 'Amina Wanjiru Otieno',
+  display_name: 'Amina Wanjiru Otieno',
   first_name: 'Amina',
-  last_name: 'Okafor',
+  last_name: 'Otieno',
   date_of_birth: '1988-04-12',
   birth_date: '1988-04-12',
   birthdate: '1988-04-12',
-  gender: 'female',
+  gender: '2',
+  capture_mode: 'offline',
+  auth_client_id: 'pesa-payments-pull',
   sex: 'female',
-  email: 'amina.okafor@example.org',
+  email: 'amina.otieno@example.org',
   phone: '+254712345678',
   phone_number: '+254712345678',
   identity_type: 'national_id',
@@ -89,6 +91,46 @@ const BY_NAME: Record<string, unknown> = {
   address_line: '12 Moi Avenue',
 };
 
+/** Plausible values by the shape of a property name, tried after BY_NAME. */
+const BY_SUFFIX: [RegExp, string][] = [
+  [/(^|_)(at|timestamp|ts)$/, '2026-03-14T09:30:00Z'],
+  [/(^|_)(date|from|until|start|end)$|^date_/, '2026-03-14'],
+  [/_by$/, 'kisumu-registrar'],
+  [/(^|_)reason_code$|_code$/, 'OTHER'],
+  [/(_text|notes|reason|description|criteria)$/, 'Recorded after a field visit on 14 March'],
+  [/(^|_)(detail|message|error|last_error)$/, 'the receiver answered 503 Service Unavailable'],
+  [/(^|_)(system|namespace)$/, 'urn:hearth:vocab:id-type#national_id'],
+  [/^(self|next|prev)$/, '/api/v1/persons?limit=50'],
+  [/(^|_)(url|uri|endpoint)$/, 'https://partner.example.org/hearth/callback'],
+  [/(^|_)ip$/, '203.0.113.7'],
+  [/filename$/, 'consent-form.pdf'],
+  [/content_type$/, 'application/pdf'],
+  [/(^|_)action$/, 'person.update'],
+  [/event_type$/, 'person.updated'],
+  [/resource_type$|applies_to$|data_category$/, 'person'],
+  [/(^|_)role$/, 'registrar'],
+  [/field(_list)?$/, 'date_of_birth'],
+  [/(^|_)scope$/, 'persons:read'],
+  [/key_id$|signed_with$/, 'whk-2026-01'],
+  [/idempotency_key$/, 'import-2026-03-14-01'],
+  [/(^|_)(phone_no|phone_sanitized)$/, '+254712345678'],
+  [/(^|_)age$/, '37'],
+  [/household_name$/, 'Otieno household'],
+  [/integration_name$|template_name$/, 'Ministry of Health EMR'],
+  [/(^|_)(address|addl_name|additional_name|birth_place)$/, 'Kisumu'],
+  [/(^|_)(source|source_system|last_update_system)$/, 'kisumu-field-app'],
+  [/collection_method$/, 'field_visit'],
+  [/relationship_type$/, 'child'],
+  [/group_kind$/, 'household'],
+  [/(^|_)status/, 'active'],
+  [/(^|_)type$/, 'phone'],
+  [/(^|_)value$/, '+254712345678'],
+  [/(^|_)display$/, 'Female'],
+  [/(^|_)text$/, 'Amina Wanjiru Otieno'],
+  [/ref$|reference$/, 'ref-2026-0001'],
+  [/excerpt$/, '{"received":true}'],
+];
+
 const UUIDS = [
   '0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f',
   '0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60',
@@ -121,17 +163,25 @@ function stringFor(schema: Json, name: string | undefined): string {
       : '2026-03-14T09:30:00Z';
   if (format === 'date') return typeof hinted === 'string' ? hinted : '2026-03-14';
   if (format === 'uuid') return UUIDS[(name?.length ?? 0) % UUIDS.length];
-  if (format === 'email') return 'amina.okafor@example.org';
+  if (format === 'email') return 'amina.otieno@example.org';
   if (format === 'uri' || format === 'url')
     return typeof hinted === 'string' ? hinted : 'https://partner.example.org/hearth';
   if (format === 'binary') return '<file contents>';
+  if (name && /_ids?$/.test(name) && !/(client|public_key|message|transaction|reference)_id$/.test(name)) {
+    const uuid = UUIDS[name.length % UUIDS.length];
+    if ((schema.maxLength as number | undefined) === undefined || (schema.maxLength as number) >= uuid.length)
+      return uuid;
+  }
+  const bySuffix = name ? BY_SUFFIX.find(([re]) => re.test(name))?.[1] : undefined;
   const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern, 'u') : undefined;
   const min = (schema.minLength as number | undefined) ?? 0;
   const max = (schema.maxLength as number | undefined) ?? Number.POSITIVE_INFINITY;
   const fits = (s: string) => s.length >= min && s.length <= max && (!pattern || pattern.test(s));
+  const humane = name ? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ') : 'Example';
   const candidates = [
     typeof hinted === 'string' ? hinted : undefined,
-    name ? `example ${name.replace(/_/g, ' ')}` : 'example',
+    bySuffix,
+    humane,
     ...PATTERN_CANDIDATES,
   ];
   for (const c of candidates) if (c !== undefined && fits(c)) return c;
@@ -171,6 +221,9 @@ export class ExampleMaker {
     for (const key of ['anyOf', 'oneOf'] as const) {
       const branches = schema[key];
       if (Array.isArray(branches)) {
+        // A nullable member is shown unset (as a fresh record has it) unless its name says what it holds.
+        const nullable = branches.some((b) => isObject(b) && b.type === 'null');
+        if (nullable && depth > 0 && !(name && name in BY_NAME)) return null;
         const branch = branches.find((b) => !(isObject(b) && b.type === 'null')) ?? branches[0];
         return this.of(branch, name, depth + 1);
       }

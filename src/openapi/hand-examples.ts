@@ -103,6 +103,16 @@ export const HAND_EXAMPLES: Record<string, unknown> = {
       },
     ],
   },
+  G2pUpdateItem: {
+    updateId: IDS.person,
+    phone_numbers: [{ phone_no: '+254722000111' }],
+    email: 'amina.otieno@example.org',
+  },
+  G2pGroupUpdateItem: {
+    updateId: IDS.household,
+    name: 'Otieno–Achieng household',
+    address: 'Plot 16, Manyatta, Kisumu',
+  },
 };
 
 function dciHeader(action: string, total = 1) {
