@@ -49,7 +49,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (ROOT token required)
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -111,13 +111,13 @@ export interface paths {
         };
         /**
          * List tenants (ROOT)
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         get: operations["listTenants"];
         put?: never;
         /**
          * Create a tenant (ROOT); seeds the system verticals and vocabularies
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         post: operations["createTenant"];
         delete?: never;
@@ -135,7 +135,7 @@ export interface paths {
         };
         /**
          * Get a tenant (ROOT)
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         get: operations["getTenant"];
         put?: never;
@@ -145,7 +145,7 @@ export interface paths {
         head?: never;
         /**
          * Update a tenant’s name, status or settings (ROOT)
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         patch: operations["updateTenant"];
         trace?: never;
@@ -159,13 +159,13 @@ export interface paths {
         };
         /**
          * Verticals of the tenant (programme areas that consent and scopes bind to)
-         * @description **Who may call:** a bearer token. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         get: operations["listVerticals"];
         put?: never;
         /**
          * Add a vertical (tenant admin)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["createVertical"];
         delete?: never;
@@ -185,7 +185,7 @@ export interface paths {
         put?: never;
         /**
          * Start signing tokens with a new key (old keys keep verifying until their tokens expire)
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         post: operations["rotateSigningKey"];
         delete?: never;
@@ -203,13 +203,13 @@ export interface paths {
         };
         /**
          * List API clients (ROOT: any tenant, filter with tenant_id; tenant admins: their own)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         get: operations["listClients"];
         put?: never;
         /**
          * Create an API client; the secret is returned once
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["createClient"];
         delete?: never;
@@ -227,7 +227,7 @@ export interface paths {
         };
         /**
          * Get an API client (never its secret)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         get: operations["getClient"];
         put?: never;
@@ -249,7 +249,7 @@ export interface paths {
         put?: never;
         /**
          * Issue a new secret; tokens issued before stop working at once
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["rotateClientSecret"];
         delete?: never;
@@ -269,7 +269,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a client; its live tokens stop working at once
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["deactivateClient"];
         delete?: never;
@@ -289,9 +289,307 @@ export interface paths {
         put?: never;
         /**
          * Reactivate a client
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["activateClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How people can sign in here (no authentication)
+         * @description **Who may call:** anyone (no token).
+         */
+        get: operations["listAuthProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a username and password (and TOTP code); sets the hearth_session cookie
+         * @description Wrong credentials answer 401 ERR_AUTH_INVALID without saying which part was wrong; a missing second factor 401 ERR_AUTH_TOTP_REQUIRED; a locked account 429 ERR_AUTH_LOCKED with Retry-After.
+         *
+         *     **Who may call:** anyone (no token).
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in person and the session’s CSRF token (cookie authentication)
+         * @description **Who may call:** anyone (no token).
+         */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out: ends the session (X-CSRF-Token required) and clears the cookie
+         * @description **Who may call:** anyone (no token).
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the signed-in person’s password (and replace a one-time password)
+         * @description Cookie authentication with X-CSRF-Token. The user’s other sessions end.
+         *
+         *     **Who may call:** anyone (no token).
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling a TOTP second factor (RFC 6238); confirm with a code
+         * @description **Who may call:** anyone (no token).
+         */
+        post: operations["setupTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the TOTP second factor with a current code; required from the next sign-in
+         * @description **Who may call:** anyone (no token).
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in at the identity provider (browser navigation)
+         * @description Redirects to the provider with PKCE (S256), state and nonce. `return_to` must be a path here.
+         *
+         *     **Who may call:** anyone (no token).
+         */
+        get: operations["startOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the identity provider sends the browser back; sets the session cookie
+         * @description Creates or updates the user from the claims and redirects to `return_to`. A refusal (unknown tenant claim, no mapped role, …) redirects to /console/sign-in?error=<reason>, or answers 403 problem+json to a caller that does not ask for HTML.
+         *
+         *     **Who may call:** anyone (no token).
+         */
+        get: operations["completeOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users (ROOT: any tenant, filter with tenant_id; tenant admins: their own)
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        /**
+         * Create a user; without a password, a one-time password is returned once
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a user (never its password or second-factor secret)
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user’s name, roles, scopes, verticals, programmes or state (If-Match optional)
+         * @description Role and scope changes apply to the user’s open sessions at their next request; active=false ends them at once.
+         *
+         *     **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate a user; its sessions end at once (users are never deleted)
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        post: operations["deactivateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reactivate a user
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        post: operations["activateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a one-time password (shown once); the user’s sessions end and a lockout is lifted
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         */
+        post: operations["resetUserPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -307,13 +605,13 @@ export interface paths {
         };
         /**
          * List the tenant’s integrations (filters: status, partner_type, vertical_id)
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrations"];
         put?: never;
         /**
          * Register an integration (status draft)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["createIntegration"];
         delete?: never;
@@ -331,7 +629,7 @@ export interface paths {
         };
         /**
          * Get an integration with its status, verticals and client id (never a secret)
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["getIntegration"];
         put?: never;
@@ -341,7 +639,7 @@ export interface paths {
         head?: never;
         /**
          * Change an integration (names in any status but archived; scope only while draft)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         patch: operations["updateIntegration"];
         trace?: never;
@@ -355,7 +653,7 @@ export interface paths {
         };
         /**
          * Version history of an integration: every change and status transition
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationVersions"];
         put?: never;
@@ -377,7 +675,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a draft integration for review (draft → requested)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["requestReviewIntegration"];
         delete?: never;
@@ -397,7 +695,7 @@ export interface paths {
         put?: never;
         /**
          * Review a requested integration (→ reviewed), or return it to draft with notes
-         * @description **Who may call:** a bearer token with `integrations:review`. Roles: `reviewer` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:review`. Roles: `reviewer` and admins.
          */
         post: operations["reviewIntegration"];
         delete?: never;
@@ -417,7 +715,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a reviewed integration; not by whoever requested or reviewed it
-         * @description **Who may call:** a bearer token with `integrations:approve`. Roles: `approver` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:approve`. Roles: `approver` and admins.
          */
         post: operations["approveIntegration"];
         delete?: never;
@@ -437,7 +735,7 @@ export interface paths {
         put?: never;
         /**
          * Activate (from approved, restricted or suspended); the first activation issues the integration’s API client and returns its secret once
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["activateIntegration"];
         delete?: never;
@@ -457,7 +755,7 @@ export interface paths {
         put?: never;
         /**
          * Restrict (read-only: pulls allowed, pushes refused)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["restrictIntegration"];
         delete?: never;
@@ -477,7 +775,7 @@ export interface paths {
         put?: never;
         /**
          * Suspend (no access at all; the client’s live tokens stop working at once)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["suspendIntegration"];
         delete?: never;
@@ -497,7 +795,7 @@ export interface paths {
         put?: never;
         /**
          * Deprecate (no new exchanges)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["deprecateIntegration"];
         delete?: never;
@@ -517,7 +815,7 @@ export interface paths {
         put?: never;
         /**
          * Archive (final: the integration and its contracts become immutable)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["archiveIntegration"];
         delete?: never;
@@ -535,13 +833,13 @@ export interface paths {
         };
         /**
          * List the contracts of an integration
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationContracts"];
         put?: never;
         /**
          * Add a data contract (status draft): purpose, categories, field list, consent requirements
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["createIntegrationContract"];
         delete?: never;
@@ -559,7 +857,7 @@ export interface paths {
         };
         /**
          * Get a contract (in_force tells whether exchanges may use it now)
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["getIntegrationContract"];
         put?: never;
@@ -569,7 +867,7 @@ export interface paths {
         head?: never;
         /**
          * Change a draft contract (a new version); active and archived contracts are immutable
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         patch: operations["updateIntegrationContract"];
         trace?: never;
@@ -583,7 +881,7 @@ export interface paths {
         };
         /**
          * Version history of a contract
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationContractVersions"];
         put?: never;
@@ -605,7 +903,7 @@ export interface paths {
         put?: never;
         /**
          * Activate a draft contract (draft → active)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["activateIntegrationContract"];
         delete?: never;
@@ -625,7 +923,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a contract (final)
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         post: operations["archiveIntegrationContract"];
         delete?: never;
@@ -643,13 +941,13 @@ export interface paths {
         };
         /**
          * List integration templates shared across tenants (filters: partner_type, status)
-         * @description **Who may call:** a bearer token with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationTemplates"];
         put?: never;
         /**
          * Add an integration template (ROOT); verticals are named by code
-         * @description **Who may call:** a bearer token of role `root`.
+         * @description **Who may call:** a bearer token or a session of role `root`.
          */
         post: operations["createIntegrationTemplate"];
         delete?: never;
@@ -669,7 +967,7 @@ export interface paths {
         put?: never;
         /**
          * Create a draft integration and its draft contract from a template in one tenant (ROOT: any tenant; tenant admins: their own)
-         * @description **Who may call:** a bearer token with `integrations:manage` of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage` of role `tenant_admin`.
          */
         post: operations["instantiateIntegrationTemplate"];
         delete?: never;
@@ -689,7 +987,7 @@ export interface paths {
          * Pull persons under a contract (its own client only): consented, masked, projected to its field_list
          * @description Returns the persons that hold an active consent in every vertical the contract requires (grace periods do not allow exports), each cut to the contract’s field_list and masked by the access decision. The page streams; its exchange id is in `X-Exchange-Id` and the cursor of the next page in `X-Next-Cursor` (and `next_cursor` for json). With `delivery=file` the pull runs in the background (the whole result unless `limit` is given) and answers 202 `{exchange_id, status, output_file_ref}`: poll the exchange, then GET output_file_ref once it is completed. format=csv: RFC 4180 (CRLF, UTF-8) with a header row: the field_list in its order, then masked_fields (names joined with `;`). Lists and objects are JSON text; cells starting with = + - @ (or tab, CR) are prefixed with an apostrophe so spreadsheets never run them. format=xml: `<?xml version="1.0" encoding="UTF-8"?><records exchange_id="…"><record>…</record>…</records>`, one `record` element per person holding one element per field_list field in its order (household fields nested in `household`); null values are empty elements; lists repeat a singular child (`identities/identity`, `contacts/contact`, `household/members/member`, `memberships/membership`, `relationships/relationship`, `masked_fields/field`, `address/line`); `extensions` holds JSON text.
          *
-         *     **Who may call:** a bearer token with `exchange:pull`. Roles: `integration` and admins.
+         *     **Who may call:** a bearer token or a session with `exchange:pull`. Roles: `integration` and admins.
          */
         get: operations["pullData"];
         put?: never;
@@ -711,7 +1009,7 @@ export interface paths {
          * The output of a file pull (its own client only), once the exchange is completed
          * @description The same body an inline pull of that page would stream (json, csv or xml, by the pull’s `format`), streamed from storage. 404 for anything but a file pull of this integration, 409 with `current_status` while the pull is accepted or running (or when it failed), 410 once the output has expired. The integration must still be allowed to pull and the contract must still be in force.
          *
-         *     **Who may call:** a bearer token with `exchange:pull`. Roles: `integration` and admins.
+         *     **Who may call:** a bearer token or a session with `exchange:pull`. Roles: `integration` and admins.
          */
         get: operations["getExchangeOutput"];
         put?: never;
@@ -735,7 +1033,7 @@ export interface paths {
          * Push records under a contract (its own client only); processed in the background
          * @description Records are matched by identity (identity_type, identity_number) and create or update persons; only fields of the contract’s field_list may be written (others reject the record). Answers 202 at once; per-record results are on the exchange. An `idempotency_key` (or `Idempotency-Key` header) makes the push happen once: a retry returns the original exchange, the same key with another payload is a 422. Malformed CSV or XML, XML with a DOCTYPE or entities, and oversized payloads are refused with nothing written.
          *
-         *     **Who may call:** a bearer token with `exchange:push`. Roles: `integration` and admins.
+         *     **Who may call:** a bearer token or a session with `exchange:push`. Roles: `integration` and admins.
          */
         post: operations["pushData"];
         delete?: never;
@@ -753,7 +1051,7 @@ export interface paths {
         };
         /**
          * Exchange logs of an integration, refusals included (filters: status, direction, since)
-         * @description **Who may call:** a bearer token. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         get: operations["listIntegrationExchanges"];
         put?: never;
@@ -773,7 +1071,7 @@ export interface paths {
         };
         /**
          * One exchange with its per-record results (created, updated, rejected with reasons)
-         * @description **Who may call:** a bearer token. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         get: operations["getIntegrationExchange"];
         put?: never;
@@ -793,7 +1091,7 @@ export interface paths {
         };
         /**
          * Audit events of the tenant (ROOT: X-Tenant-Id, or events outside any tenant)
-         * @description **Who may call:** a bearer token with `audit:read`. Roles: `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `audit:read`. Roles: `auditor` and admins.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -813,7 +1111,7 @@ export interface paths {
         };
         /**
          * Recompute the tenant’s audit hash chain and report the first break
-         * @description **Who may call:** a bearer token with `audit:read`. Roles: `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `audit:read`. Roles: `auditor` and admins.
          */
         get: operations["verifyAuditChain"];
         put?: never;
@@ -833,7 +1131,7 @@ export interface paths {
         };
         /**
          * Vocabularies of the tenant with their namespace URIs
-         * @description **Who may call:** a bearer token with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listVocabularies"];
         put?: never;
@@ -853,13 +1151,13 @@ export interface paths {
         };
         /**
          * Codes of a vocabulary (by code or namespace URI)
-         * @description **Who may call:** a bearer token with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listVocabularyCodes"];
         put?: never;
         /**
          * Add a code to an extendable vocabulary (tenant admin)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["createVocabularyCode"];
         delete?: never;
@@ -877,7 +1175,7 @@ export interface paths {
         };
         /**
          * List persons (the search without criteria)
-         * @description **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersons"];
         put?: never;
@@ -885,7 +1183,7 @@ export interface paths {
          * Register a person (provisional until verified); likely duplicates are listed
          * @description An identity (identity_type, identity_number) is unique per tenant among non-archived persons: a clash is a 409 and nothing is written.
          *
-         *     **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["createPerson"];
         delete?: never;
@@ -905,7 +1203,7 @@ export interface paths {
          * Search persons by a criterion, area (with descendants) or radius
          * @description criteria_id: identity ("number" or "type|number"), name (fuzzy), phone, email, birth_date, gender, status, verification_status. Radius search needs lat, lon and radius_km and the sensitive:read scope; results are ordered by distance and a person is placed at its household, else at its geo area centroid.
          *
-         *     **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         *     **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["searchPersons"];
         put?: never;
@@ -925,7 +1223,7 @@ export interface paths {
         };
         /**
          * Read a person (masked as the caller’s consent and scopes require)
-         * @description **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getPerson"];
         put?: never;
@@ -935,7 +1233,7 @@ export interface paths {
         head?: never;
         /**
          * Update a person; If-Match guards against lost updates; identities and contacts are replaced as sets
-         * @description **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         patch: operations["updatePerson"];
         trace?: never;
@@ -951,7 +1249,7 @@ export interface paths {
         put?: never;
         /**
          * Set the verification status
-         * @description **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["verifyPerson"];
         delete?: never;
@@ -971,7 +1269,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a person (read-only afterwards; nothing is deleted)
-         * @description **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["archivePerson"];
         delete?: never;
@@ -991,7 +1289,7 @@ export interface paths {
         put?: never;
         /**
          * Restore an archived person
-         * @description **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["restorePerson"];
         delete?: never;
@@ -1009,7 +1307,7 @@ export interface paths {
         };
         /**
          * Change history of a person (values masked like the person)
-         * @description **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonVersions"];
         put?: never;
@@ -1029,7 +1327,7 @@ export interface paths {
         };
         /**
          * Likely duplicates of a person, with a score
-         * @description **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonDuplicates"];
         put?: never;
@@ -1049,7 +1347,7 @@ export interface paths {
         };
         /**
          * Family relationships of a person
-         * @description **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonRelationships"];
         put?: never;
@@ -1071,7 +1369,7 @@ export interface paths {
         put?: never;
         /**
          * Create a household; its leader (a person of the tenant) becomes a member with role head
-         * @description **Who may call:** a bearer token with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["createHousehold"];
         delete?: never;
@@ -1089,7 +1387,7 @@ export interface paths {
         };
         /**
          * Search households by area (with descendants), status or radius (ordered by distance)
-         * @description **Who may call:** a bearer token with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["searchHouseholds"];
         put?: never;
@@ -1109,7 +1407,7 @@ export interface paths {
         };
         /**
          * Read a household
-         * @description **Who may call:** a bearer token with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getHousehold"];
         put?: never;
@@ -1119,7 +1417,7 @@ export interface paths {
         head?: never;
         /**
          * Update a household (geolocation changes are audited as such)
-         * @description **Who may call:** a bearer token with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateHousehold"];
         trace?: never;
@@ -1135,7 +1433,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a household (memberships keep their history)
-         * @description **Who may call:** a bearer token with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["archiveHousehold"];
         delete?: never;
@@ -1157,7 +1455,7 @@ export interface paths {
          * Restore an archived household
          * @description The household returns to the status it had before archiving (provisional or verified); households have no `active` status, and the body takes no target status (docs/decisions/0008-household-status.md).
          *
-         *     **Who may call:** a bearer token with `households:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["restoreHousehold"];
         delete?: never;
@@ -1175,13 +1473,13 @@ export interface paths {
         };
         /**
          * Members with their memberships (ended ones with include_ended=true)
-         * @description **Who may call:** a bearer token with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listHouseholdMembers"];
         put?: never;
         /**
          * Add a member
-         * @description **Who may call:** a bearer token with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["addHouseholdMember"];
         delete?: never;
@@ -1201,7 +1499,7 @@ export interface paths {
         put?: never;
         /**
          * End a membership (sets effective_until; the history stays)
-         * @description **Who may call:** a bearer token with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["endHouseholdMember"];
         delete?: never;
@@ -1219,7 +1517,7 @@ export interface paths {
         };
         /**
          * Change history of a household
-         * @description **Who may call:** a bearer token with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listHouseholdVersions"];
         put?: never;
@@ -1241,7 +1539,7 @@ export interface paths {
         put?: never;
         /**
          * Record a base family relationship (parent, mother, father, spouse, guardian)
-         * @description **Who may call:** a bearer token with `relationships:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `relationships:write`. Roles: `registrar` and admins.
          */
         post: operations["createRelationship"];
         delete?: never;
@@ -1259,7 +1557,7 @@ export interface paths {
         };
         /**
          * Read a relationship
-         * @description **Who may call:** a bearer token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getRelationship"];
         put?: never;
@@ -1269,7 +1567,7 @@ export interface paths {
         head?: never;
         /**
          * Change effective_until or verification_status (versioned, with a reason)
-         * @description **Who may call:** a bearer token with `relationships:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `relationships:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateRelationship"];
         trace?: never;
@@ -1285,7 +1583,7 @@ export interface paths {
         put?: never;
         /**
          * End a relationship (sets effective_until)
-         * @description **Who may call:** a bearer token with `relationships:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `relationships:write`. Roles: `registrar` and admins.
          */
         post: operations["endRelationship"];
         delete?: never;
@@ -1303,13 +1601,13 @@ export interface paths {
         };
         /**
          * Administrative areas of the tenant
-         * @description **Who may call:** a bearer token with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listGeoAreas"];
         put?: never;
         /**
          * Add an area under a parent (tenant admin)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["createGeoArea"];
         delete?: never;
@@ -1327,7 +1625,7 @@ export interface paths {
         };
         /**
          * Read an area
-         * @description **Who may call:** a bearer token with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["getGeoArea"];
         put?: never;
@@ -1347,13 +1645,13 @@ export interface paths {
         };
         /**
          * Registered extension schemas
-         * @description **Who may call:** a bearer token with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listExtensionSchemas"];
         put?: never;
         /**
          * Register an extension (a JSON Schema for extensions.<name>) (tenant admin)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         post: operations["createExtensionSchema"];
         delete?: never;
@@ -1371,7 +1669,7 @@ export interface paths {
         };
         /**
          * Consents of a person
-         * @description **Who may call:** a bearer token with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonConsents"];
         put?: never;
@@ -1379,7 +1677,7 @@ export interface paths {
          * Capture a consent (refused for provisional persons)
          * @description Without both evidence and a verification document the consent stays pending; with them it is active, or pending until verified when the tenant requires verification.
          *
-         *     **Who may call:** a bearer token with `consents:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["captureConsent"];
         delete?: never;
@@ -1397,7 +1695,7 @@ export interface paths {
         };
         /**
          * Read a consent
-         * @description **Who may call:** a bearer token with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getConsent"];
         put?: never;
@@ -1419,7 +1717,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a pending consent (needs its evidence) → active
-         * @description **Who may call:** a bearer token with `consents:verify`. Roles: `reviewer` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:verify`. Roles: `reviewer` and admins.
          */
         post: operations["verifyConsent"];
         delete?: never;
@@ -1439,7 +1737,7 @@ export interface paths {
         put?: never;
         /**
          * Reject a pending consent (grants nothing, never enters grace)
-         * @description **Who may call:** a bearer token with `consents:verify`. Roles: `reviewer` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:verify`. Roles: `reviewer` and admins.
          */
         post: operations["rejectConsent"];
         delete?: never;
@@ -1459,7 +1757,7 @@ export interface paths {
         put?: never;
         /**
          * Withdraw a consent, effective at once
-         * @description **Who may call:** a bearer token with `consents:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["withdrawConsent"];
         delete?: never;
@@ -1479,7 +1777,7 @@ export interface paths {
         put?: never;
         /**
          * Renew with a new window and evidence (never for a rejected consent: 409)
-         * @description **Who may call:** a bearer token with `consents:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["renewConsent"];
         delete?: never;
@@ -1499,7 +1797,7 @@ export interface paths {
         put?: never;
         /**
          * Expire an active consent; read-only grace follows
-         * @description **Who may call:** a bearer token with `consents:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["expireConsent"];
         delete?: never;
@@ -1517,7 +1815,7 @@ export interface paths {
         };
         /**
          * Evidence attachment ids (masked unless sensitive:read; unmasked access is audited)
-         * @description **Who may call:** a bearer token with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getConsentEvidence"];
         put?: never;
@@ -1537,7 +1835,7 @@ export interface paths {
         };
         /**
          * Version history (ROOT and tenant admins only)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         get: operations["listConsentVersions"];
         put?: never;
@@ -1557,7 +1855,7 @@ export interface paths {
         };
         /**
          * One version (ROOT and tenant admins only)
-         * @description **Who may call:** a bearer token of role `tenant_admin`.
+         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
          */
         get: operations["getConsentVersion"];
         put?: never;
@@ -1581,7 +1879,7 @@ export interface paths {
          * Upload an evidence file as the raw body with its Content-Type
          * @description Accepted types: image/jpeg, image/png, image/webp, application/pdf, audio/mpeg, audio/ogg, audio/wav, audio/webm, video/mp4; at most HEARTH_ATTACHMENT_MAX_BYTES.
          *
-         *     **Who may call:** a bearer token with `consents:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["uploadAttachment"];
         delete?: never;
@@ -1599,7 +1897,7 @@ export interface paths {
         };
         /**
          * Download an attachment (sensitive:read; audited)
-         * @description **Who may call:** a bearer token with `consents:read`, `sensitive:read`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `consents:read`, `sensitive:read`. Admins only.
          */
         get: operations["downloadAttachment"];
         put?: never;
@@ -1619,7 +1917,7 @@ export interface paths {
         };
         /**
          * Import runs of the tenant, newest first
-         * @description **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         get: operations["listPersonImports"];
         put?: never;
@@ -1636,7 +1934,7 @@ export interface paths {
          *
          *     CSV columns (empty cell = field absent): `full_name` → full_name (required); `given_name` → given_name; `family_name` → family_name; `additional_name` → additional_name; `date_of_birth` → date_of_birth (YYYY-MM-DD; this or age_estimate); `age_estimate` → age_estimate (whole years, when the date is unknown); `gender` → gender (required; gender vocabulary code (0, 1, 2, 9)); `identity_type` → identities[0].identity_type (id-type code); `identity_number` → identities[0].identity_number; `identity_expiry_date` → identities[0].expiry_date (YYYY-MM-DD); `identity2_type` → identities[1].identity_type (id-type code); `identity2_number` → identities[1].identity_number; `identity2_expiry_date` → identities[1].expiry_date (YYYY-MM-DD); `identity3_type` → identities[2].identity_type (id-type code); `identity3_number` → identities[2].identity_number; `identity3_expiry_date` → identities[2].expiry_date (YYYY-MM-DD); `phone` → contacts[].value (type phone) (E.164 or national format (tenant default country)); `phone2` → contacts[].value (type phone) (E.164 or national format (tenant default country)); `whatsapp` → contacts[].value (type whatsapp) (E.164 or national format (tenant default country)); `email` → contacts[].value (type email); `birth_place` → birth_place; `address_text` → address.text; `address_line` → address.line[0]; `address_city` → address.city; `address_district` → address.district; `address_region` → address.region; `address_postal_code` → address.postal_code; `address_country` → address.country; `geo_id` → geo_id (geo area id); `geo_code` → geo_id (geo area code, resolved to its id); `household_id` → household_id (existing household the person joins); `relationship_type` → relationship_type (membership role with household_id (default member)); `extensions` → extensions (JSON object of registered extensions).
          *
-         *     **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["importPersons"];
         delete?: never;
@@ -1656,7 +1954,7 @@ export interface paths {
          * State of an import run: status, counts and progress
          * @description status: queued → validating → running → completed | failed | rolled_back. rolled_back: an all_or_nothing run with rejected rows (nothing kept); failed: the run could not be carried out (error says why; a best_effort run keeps the rows applied before).
          *
-         *     **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         get: operations["getPersonImport"];
         put?: never;
@@ -1676,7 +1974,7 @@ export interface paths {
         };
         /**
          * Per-row errors of an import run (JSON pages, or all of them as CSV with Accept: text/csv)
-         * @description **Who may call:** a bearer token with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
          */
         get: operations["listPersonImportErrors"];
         put?: never;
@@ -1696,7 +1994,7 @@ export interface paths {
         };
         /**
          * List the webhooks of an integration (filter: status)
-         * @description **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         get: operations["listIntegrationWebhooks"];
         put?: never;
@@ -1704,7 +2002,7 @@ export interface paths {
          * Subscribe an https target to event types (the integration must be active)
          * @description Creates the webhook with its own Ed25519 signing key; `public_key_id` names the key whose public JWK is published at /api/v1/webhook-keys/{public_key_id}.
          *
-         *     **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         *     **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         post: operations["createIntegrationWebhook"];
         delete?: never;
@@ -1722,7 +2020,7 @@ export interface paths {
         };
         /**
          * Get a webhook
-         * @description **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         get: operations["getIntegrationWebhook"];
         put?: never;
@@ -1732,7 +2030,7 @@ export interface paths {
         head?: never;
         /**
          * Change the target, event types, end of window or contract of an active webhook
-         * @description **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         patch: operations["updateIntegrationWebhook"];
         trace?: never;
@@ -1750,7 +2048,7 @@ export interface paths {
          * Replace the signing key; the previous key stays published and co-signs for the overlap
          * @description With reason_code SECURITY_INCIDENT the previous key is withdrawn at once (no overlap).
          *
-         *     **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         *     **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
@@ -1770,7 +2068,7 @@ export interface paths {
         put?: never;
         /**
          * Disable a webhook: deliveries stop at once; unsent ones are kept as held
-         * @description **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         post: operations["disableIntegrationWebhook"];
         delete?: never;
@@ -1788,7 +2086,7 @@ export interface paths {
         };
         /**
          * Delivery log, newest first: every attempt with time, status code, latency and error
-         * @description **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         get: operations["listIntegrationWebhookDeliveries"];
         put?: never;
@@ -1810,7 +2108,7 @@ export interface paths {
         put?: never;
         /**
          * Send a finished delivery again (a fresh round of attempts)
-         * @description **Who may call:** a bearer token with `webhooks:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
          */
         post: operations["redeliverIntegrationWebhookDelivery"];
         delete?: never;
@@ -1870,7 +2168,7 @@ export interface paths {
          * Search individuals by name (or public id)
          * @description No match is a 404 G2P-REQ-010, as in OpenG2P. Pages of `limit` (≤ 100); the X-Next-Cursor response header, when present, is the `cursor` of the next page.
          *
-         *     **Who may call:** HTTP Basic client id and secret, or a bearer token, with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pSearchIndividuals"];
         put?: never;
@@ -1878,7 +2176,7 @@ export interface paths {
          * Create an individual
          * @description Coded values (gender, id_type) are taken as the vocabulary code or its display name, any case; an unknown one is refused. name, gender and birthdate are required; phone and email formats are checked; registration_date defaults to today and may not be in the future.
          *
-         *     **Who may call:** HTTP Basic client id and secret, or a bearer token, with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["g2pCreateIndividual"];
         delete?: never;
@@ -1896,7 +2194,7 @@ export interface paths {
         };
         /**
          * Read an individual by its public id
-         * @description **Who may call:** HTTP Basic client id and secret, or a bearer token, with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pGetIndividual"];
         put?: never;
@@ -1919,7 +2217,7 @@ export interface paths {
          * Update individuals (all or none)
          * @description Each item names its individual by `updateId`: its public id, or with `?id_type=` the value of one of its ids (an identity search: needs sensitive:read and consent). Only fields given with a value change; ids are added or updated by type and value; phone_numbers replace the phones and email the email.
          *
-         *     **Who may call:** HTTP Basic client id and secret, or a bearer token, with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:write`. Roles: `registrar` and admins.
          */
         put: operations["g2pUpdateIndividuals"];
         post?: never;
@@ -1940,7 +2238,7 @@ export interface paths {
          * Search groups by name (or public id)
          * @description Members are listed with include_members_full=true. No match is a 404 G2P-REQ-010, as in OpenG2P; the X-Next-Cursor response header, when present, is the `cursor` of the next page.
          *
-         *     **Who may call:** HTTP Basic client id and secret, or a bearer token, with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pSearchGroups"];
         put?: never;
@@ -1948,7 +2246,7 @@ export interface paths {
          * Create a group (household) with its members, all new individuals, at once
          * @description Every member is created and joined, or nothing is written. Exactly one member has the kind Head (membership-role head) and leads the household; a member without kind is a member. kind is a group-kind code or display name (default household). A group holds no ids, phones or email in Hearth: give them on its members.
          *
-         *     **Who may call:** HTTP Basic client id and secret, or a bearer token, with `households:write`, `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:write`, `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["g2pCreateGroup"];
         delete?: never;
@@ -1966,7 +2264,7 @@ export interface paths {
         };
         /**
          * Read a group (household) and its current members
-         * @description **Who may call:** HTTP Basic client id and secret, or a bearer token, with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pGetGroup"];
         put?: never;
@@ -1989,7 +2287,7 @@ export interface paths {
          * Update a group (household): name, kind, address, registration date, partial flag
          * @description Hearth's addition (OpenG2P has no group update; docs/decisions/0068), shaped like update_individual: a list (of one group for now) naming the group by `updateId`, its public id. Only fields given with a value change; kind is a group-kind code or display name. registration_date and is_partial_group are merged into the stored values, so they need a caller who may see the group's details (consent of its head). Members are not changed here: the native API adds and ends them. Answers the groups without members (GET /group/{id} lists them).
          *
-         *     **Who may call:** HTTP Basic client id and secret, or a bearer token, with `households:write`. Roles: `registrar` and admins.
+         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:write`. Roles: `registrar` and admins.
          */
         put: operations["g2pUpdateGroup"];
         post?: never;
@@ -2008,7 +2306,7 @@ export interface paths {
         };
         /**
          * List the programmes the caller may see (allowed_programs and verticals apply)
-         * @description **Who may call:** a bearer token with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPrograms"];
         put?: never;
@@ -2016,7 +2314,7 @@ export interface paths {
          * Create a programme
          * @description A client limited to some programmes (allowed_programs) cannot create programmes. The code is unique in the tenant.
          *
-         *     **Who may call:** a bearer token with `programs:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
          */
         post: operations["createProgram"];
         delete?: never;
@@ -2034,7 +2332,7 @@ export interface paths {
         };
         /**
          * Read a programme
-         * @description **Who may call:** a bearer token with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getProgram"];
         put?: never;
@@ -2044,7 +2342,7 @@ export interface paths {
         head?: never;
         /**
          * Update a programme (If-Match guards against lost updates); an ended programme stays ended
-         * @description **Who may call:** a bearer token with `programs:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateProgram"];
         trace?: never;
@@ -2060,7 +2358,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a programme (read-only afterwards; nothing is deleted)
-         * @description **Who may call:** a bearer token with `programs:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
          */
         post: operations["archiveProgram"];
         delete?: never;
@@ -2078,13 +2376,13 @@ export interface paths {
         };
         /**
          * Memberships of a programme, filtered by status or beneficiary
-         * @description **Who may call:** a bearer token with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listProgramMemberships"];
         put?: never;
         /**
          * Enrol a person or household (matching the programme’s target type)
-         * @description **Who may call:** a bearer token with `programs:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
          */
         post: operations["createProgramMembership"];
         delete?: never;
@@ -2102,7 +2400,7 @@ export interface paths {
         };
         /**
          * Read a membership
-         * @description **Who may call:** a bearer token with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getProgramMembership"];
         put?: never;
@@ -2114,7 +2412,7 @@ export interface paths {
          * Change a membership’s status (legal transitions only; exiting needs exit_reason)
          * @description draft → enrolled | not_eligible | duplicated; enrolled → paused | exited | duplicated; paused → enrolled | exited | duplicated. exited, not_eligible and duplicated are final.
          *
-         *     **Who may call:** a bearer token with `programs:write`. Roles: `registrar` and admins.
+         *     **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateProgramMembership"];
         trace?: never;
@@ -2192,7 +2490,7 @@ export interface paths {
         };
         /**
          * Vocabularies of the tenant with their namespace URIs
-         * @description **Who may call:** a bearer token with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["v2ListVocabularies"];
         put?: never;
@@ -2212,7 +2510,7 @@ export interface paths {
         };
         /**
          * Codes of a vocabulary, by namespace URI (or code); unknown → 404
-         * @description **Who may call:** a bearer token with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["v2ListVocabularyCodes"];
         put?: never;
@@ -2232,13 +2530,13 @@ export interface paths {
         };
         /**
          * Search Individuals (hidden persons are neither returned nor counted)
-         * @description **Who may call:** a bearer token with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchIndividuals"];
         put?: never;
         /**
          * Create an Individual
-         * @description **Who may call:** a bearer token with `persons:write` (V2: `individual:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write` (V2: `individual:create`). Roles: `registrar` and admins.
          */
         post: operations["v2CreateIndividual"];
         delete?: never;
@@ -2256,12 +2554,12 @@ export interface paths {
         };
         /**
          * Read an Individual by {system}|{value}
-         * @description **Who may call:** a bearer token with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetIndividual"];
         /**
          * Replace an Individual (If-Match: meta.versionId; a stale version is a 409)
-         * @description **Who may call:** a bearer token with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
          */
         put: operations["v2ReplaceIndividual"];
         post?: never;
@@ -2270,7 +2568,7 @@ export interface paths {
         head?: never;
         /**
          * Change an Individual with a JSON Merge Patch (If-Match: meta.versionId)
-         * @description **Who may call:** a bearer token with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
          */
         patch: operations["v2UpdateIndividual"];
         trace?: never;
@@ -2284,7 +2582,7 @@ export interface paths {
         };
         /**
          * Group memberships of an Individual
-         * @description **Who may call:** a bearer token with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2ListIndividualGroups"];
         put?: never;
@@ -2304,13 +2602,13 @@ export interface paths {
         };
         /**
          * Search Groups
-         * @description **Who may call:** a bearer token with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchGroups"];
         put?: never;
         /**
          * Create a Group with its members (exactly one with the role head)
-         * @description **Who may call:** a bearer token with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
          */
         post: operations["v2CreateGroup"];
         delete?: never;
@@ -2328,12 +2626,12 @@ export interface paths {
         };
         /**
          * Read a Group by {system}|{value}
-         * @description **Who may call:** a bearer token with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetGroup"];
         /**
          * Replace a Group (members change with $add-member/$remove-member)
-         * @description **Who may call:** a bearer token with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
          */
         put: operations["v2ReplaceGroup"];
         post?: never;
@@ -2342,7 +2640,7 @@ export interface paths {
         head?: never;
         /**
          * Merge-patch a Group
-         * @description **Who may call:** a bearer token with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
          */
         patch: operations["v2UpdateGroup"];
         trace?: never;
@@ -2358,7 +2656,7 @@ export interface paths {
         put?: never;
         /**
          * Add an Individual to a Group
-         * @description **Who may call:** a bearer token with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
          */
         post: operations["v2AddGroupMember"];
         delete?: never;
@@ -2378,7 +2676,7 @@ export interface paths {
         put?: never;
         /**
          * End an Individual’s membership of a Group (a reason is required)
-         * @description **Who may call:** a bearer token with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
          */
         post: operations["v2RemoveGroupMember"];
         delete?: never;
@@ -2396,7 +2694,7 @@ export interface paths {
         };
         /**
          * Search programmes
-         * @description **Who may call:** a bearer token with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchPrograms"];
         put?: never;
@@ -2416,7 +2714,7 @@ export interface paths {
         };
         /**
          * Read a programme by {system}|{value}
-         * @description **Who may call:** a bearer token with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetProgram"];
         put?: never;
@@ -2436,13 +2734,13 @@ export interface paths {
         };
         /**
          * Search programme memberships
-         * @description **Who may call:** a bearer token with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchProgramMemberships"];
         put?: never;
         /**
          * Enrol a beneficiary
-         * @description **Who may call:** a bearer token with `programs:write` (V2: `program_membership:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:write` (V2: `program_membership:create`). Roles: `registrar` and admins.
          */
         post: operations["v2CreateProgramMembership"];
         delete?: never;
@@ -2460,12 +2758,12 @@ export interface paths {
         };
         /**
          * Read a membership by its id or its beneficiary (?program= when in several programmes)
-         * @description **Who may call:** a bearer token with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetProgramMembership"];
         /**
          * Change a membership’s status (legal transitions only)
-         * @description **Who may call:** a bearer token with `programs:write` (V2: `program_membership:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** a bearer token or a session with `programs:write` (V2: `program_membership:update`). Roles: `registrar` and admins.
          */
         put: operations["v2ReplaceProgramMembership"];
         post?: never;
@@ -2486,7 +2784,7 @@ export interface paths {
         put?: never;
         /**
          * A transaction (all or nothing) or batch Bundle; each entry needs the scope of its operation
-         * @description **Who may call:** a bearer token. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         post: operations["v2RunBatch"];
         delete?: never;
@@ -2548,7 +2846,7 @@ export interface paths {
         put?: never;
         /**
          * Search the registry and answer at once (on-search)
-         * @description **Who may call:** a bearer token with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSyncSearch"];
         delete?: never;
@@ -2568,7 +2866,7 @@ export interface paths {
         put?: never;
         /**
          * Search; ACK now, on-search to the caller later
-         * @description **Who may call:** a bearer token with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSearch"];
         delete?: never;
@@ -2588,7 +2886,7 @@ export interface paths {
         put?: never;
         /**
          * Status (and results) of an earlier transaction, at once
-         * @description **Who may call:** a bearer token with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSyncTxnStatus"];
         delete?: never;
@@ -2608,7 +2906,7 @@ export interface paths {
         put?: never;
         /**
          * Transaction status; ACK now, txn/on-status later
-         * @description **Who may call:** a bearer token with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciTxnStatus"];
         delete?: never;
@@ -2628,7 +2926,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to registry events; ACK now, on-subscribe later
-         * @description **Who may call:** a bearer token with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSubscribe"];
         delete?: never;
@@ -2648,7 +2946,7 @@ export interface paths {
         put?: never;
         /**
          * End subscriptions by code; ACK now, on-unsubscribe later
-         * @description **Who may call:** a bearer token with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciUnsubscribe"];
         delete?: never;
@@ -2666,14 +2964,14 @@ export interface paths {
         };
         /**
          * The DCI sender registration of an API client
-         * @description **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         get: operations["getDciSender"];
         /**
          * Register (or change) the DCI sender of an API client
          * @description The client must then use this header.sender_id; with signature_required its envelopes must carry a valid Ed25519 signature by public_key. callback_url is used when a request has no sender_uri.
          *
-         *     **Who may call:** a bearer token with `integrations:manage`. Admins only.
+         *     **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
          */
         put: operations["putDciSender"];
         post?: never;
@@ -2687,7 +2985,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description optional settings of the integration’s API client */
+        /**
+         * @description optional settings of the integration’s API client
+         * @example {
+         *       "rate_limit_per_minute": 1
+         *     }
+         */
         ActivateBody: {
             /** @description requests per minute for the integration’s client (default: the server’s per-client limit); set on the first activation, changed on a later one */
             rate_limit_per_minute?: number;
@@ -2702,14 +3005,34 @@ export interface components {
             postal_code?: string;
             country?: string;
         };
+        /**
+         * @example {
+         *       "approval_reason_code": "OTHER"
+         *     }
+         */
         ApproveBody: {
             approval_reason_code: string;
             approval_reason_text?: string;
         };
+        /**
+         * @example {
+         *       "reason_code": "OTHER"
+         *     }
+         */
         ArchiveBody: {
             reason_code: string;
             reason_text?: string;
         };
+        /**
+         * @example {
+         *       "attachment_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "sha256": "Sha256",
+         *       "size": 1,
+         *       "content_type": "application/pdf",
+         *       "filename": null,
+         *       "created_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Attachment: {
             /** Format: uuid */
             attachment_id: string;
@@ -2727,7 +3050,10 @@ export interface components {
             timestamp: string;
             /** Format: uuid */
             tenant_id: string | null;
+            /** @description client id (for a signed-in person: user:<username>) */
             actor_id: string | null;
+            /** @description public id of the signed-in person who acted, if any */
+            user_id: string | null;
             action: string;
             resource_type: string | null;
             resource_id: string | null;
@@ -2746,11 +3072,43 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "event_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "timestamp": "2026-03-14T09:30:00Z",
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "actor_id": null,
+         *           "user_id": null,
+         *           "action": "person.update",
+         *           "resource_type": null,
+         *           "resource_id": null,
+         *           "outcome": "success",
+         *           "status": 1,
+         *           "correlation_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "ip": null,
+         *           "vertical_id": null,
+         *           "program_id": null,
+         *           "severity": "normal",
+         *           "details": null
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         AuditEventPage: {
             data: components["schemas"]["AuditEvent"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "valid": true,
+         *       "checked": 1,
+         *       "first_break": null
+         *     }
+         */
         ChainVerification: {
             valid: boolean;
             checked: number;
@@ -2763,6 +3121,32 @@ export interface components {
             } | null;
         };
         Classification: "basic" | "personal" | "sensitive";
+        /**
+         * @example {
+         *       "client_id": "pesa-payments-pull",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "roles": [
+         *         "registrar"
+         *       ],
+         *       "scopes": [
+         *         "persons:read households:read"
+         *       ],
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "allowed_programs": [
+         *         "Allowed program"
+         *       ],
+         *       "rate_limit_per_minute": null,
+         *       "active": true,
+         *       "consent_bound": true,
+         *       "integration_id": null,
+         *       "source_system": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Client: {
             client_id: string;
             name: string;
@@ -2782,6 +3166,14 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "name": "Kisumu registration desk",
+         *       "roles": [
+         *         "registrar"
+         *       ]
+         *     }
+         */
         ClientCreate: {
             /** @example Payments gateway */
             name: string;
@@ -2801,15 +3193,97 @@ export interface components {
             consent_bound?: boolean;
             source_system?: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "client_id": "pesa-payments-pull",
+         *           "name": "Amina Wanjiru Otieno",
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "roles": [
+         *             "registrar"
+         *           ],
+         *           "scopes": [
+         *             "persons:read households:read"
+         *           ],
+         *           "vertical_ids": [
+         *             "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *           ],
+         *           "allowed_programs": [
+         *             "Allowed program"
+         *           ],
+         *           "rate_limit_per_minute": null,
+         *           "active": true,
+         *           "consent_bound": true,
+         *           "integration_id": null,
+         *           "source_system": null,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ClientPage: {
             data: components["schemas"]["Client"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "client_id": "pesa-payments-pull",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "roles": [
+         *         "registrar"
+         *       ],
+         *       "scopes": [
+         *         "persons:read households:read"
+         *       ],
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "allowed_programs": [
+         *         "Allowed program"
+         *       ],
+         *       "rate_limit_per_minute": null,
+         *       "active": true,
+         *       "consent_bound": true,
+         *       "integration_id": null,
+         *       "source_system": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "client_secret": "hs_6bq2XcVfT0pLw1mZr8nYkE4aJ9uD3sGh"
+         *     }
+         */
         ClientWithSecret: components["schemas"]["Client"] & {
             /** @description shown once; store it now */
             client_secret: string;
         };
+        /**
+         * @example {
+         *       "consent_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "status": "active",
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "grace_until": null,
+         *       "capture_mode": "offline",
+         *       "captured_by": "kisumu-registrar",
+         *       "captured_at": "2026-03-14T09:30:00Z",
+         *       "verified_by": null,
+         *       "verified_at": null,
+         *       "rejected_by": null,
+         *       "rejected_at": null,
+         *       "withdrawn_at": null,
+         *       "expired_at": null,
+         *       "reason_code": "OTHER",
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Consent: {
             /** Format: uuid */
             consent_id: string;
@@ -2848,6 +3322,18 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "vertical_id": "0192f0c3-aa10-7b20-8c30-d40e50f60a70",
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": "2027-03-14T00:00:00Z",
+         *       "capture_mode": "offline",
+         *       "evidence_attachment_ids": [
+         *         "0192f0c6-3d4e-7f50-8a61-b72c83d94ea5"
+         *       ],
+         *       "captured_by": "Field officer J. Mwangi"
+         *     }
+         */
         ConsentCapture: {
             /** Format: uuid */
             vertical_id: string;
@@ -2865,12 +3351,50 @@ export interface components {
             verification_document_attachment_id?: string;
             captured_by: string;
         };
+        /**
+         * @example {
+         *       "system_reason": "Recorded after a field visit on 14 March"
+         *     }
+         */
         ConsentExpire: {
             system_reason?: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "consent_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "status": "active",
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "grace_until": null,
+         *           "capture_mode": "offline",
+         *           "captured_by": "kisumu-registrar",
+         *           "captured_at": "2026-03-14T09:30:00Z",
+         *           "verified_by": null,
+         *           "verified_at": null,
+         *           "rejected_by": null,
+         *           "rejected_at": null,
+         *           "withdrawn_at": null,
+         *           "expired_at": null,
+         *           "reason_code": "OTHER",
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ]
+         *     }
+         */
         ConsentList: {
             data: components["schemas"]["Consent"][];
         };
+        /**
+         * @example {
+         *       "reason_code": "OTHER"
+         *     }
+         */
         ConsentReject: {
             /** @enum {string} */
             reason_code: "IDENTITY_MISMATCH" | "EVIDENCE_INSUFFICIENT" | "SCOPE_INVALID" | "DUPLICATE_ACTIVE" | "OTHER";
@@ -2879,6 +3403,13 @@ export interface components {
             /** Format: date-time */
             rejected_at?: string;
         };
+        /**
+         * @example {
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "capture_mode": "online",
+         *       "captured_by": "kisumu-registrar"
+         *     }
+         */
         ConsentRenew: {
             /** Format: date-time */
             active_from: string;
@@ -2891,11 +3422,38 @@ export interface components {
             verification_document_attachment_id?: string;
             captured_by: string;
         };
+        /**
+         * @example {
+         *       "verified_by": "kisumu-registrar"
+         *     }
+         */
         ConsentVerify: {
             verified_by?: string;
             /** Format: date-time */
             verified_at?: string;
         };
+        /**
+         * @example {
+         *       "consent_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "version_id": 3,
+         *       "status": "active",
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "grace_until": null,
+         *       "capture_mode": "offline",
+         *       "evidence_attachment_ids": [
+         *         "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60"
+         *       ],
+         *       "verification_document_attachment_id": null,
+         *       "captured_by": "kisumu-registrar",
+         *       "captured_at": "2026-03-14T09:30:00Z",
+         *       "change": "Change",
+         *       "changed_at": "2026-03-14T09:30:00Z",
+         *       "changed_by": null,
+         *       "reason_code": "OTHER",
+         *       "reason_text": "Corrected after a field visit"
+         *     }
+         */
         ConsentVersionDetail: {
             /** Format: uuid */
             consent_id: string;
@@ -2935,9 +3493,31 @@ export interface components {
             changed_by: string | null;
             reason_code: string | null;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "version_id": 3,
+         *           "status": "active",
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "captured_at": "2026-03-14T09:30:00Z",
+         *           "change": "Change",
+         *           "changed_at": "2026-03-14T09:30:00Z",
+         *           "changed_by": null,
+         *           "reason_code": "OTHER"
+         *         }
+         *       ]
+         *     }
+         */
         ConsentVersionSummaryList: {
             data: components["schemas"]["ConsentVersionSummary"][];
         };
+        /**
+         * @example {
+         *       "reason_code": "OTHER"
+         *     }
+         */
         ConsentWithdraw: {
             /** @enum {string} */
             reason_code: "USER_REQUEST" | "CONSENT_EXPIRED" | "DATA_INACCURATE" | "LEGAL_REQUIREMENT" | "DUPLICATE_RECORD" | "SAFETY_RISK" | "SYSTEM_ERROR" | "OTHER";
@@ -2958,6 +3538,40 @@ export interface components {
             value: string;
             primary?: boolean;
         };
+        /**
+         * @example {
+         *       "contract_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "purpose": "Cash transfer eligibility checks",
+         *       "data_categories": [
+         *         "person"
+         *       ],
+         *       "field_list": [
+         *         "date_of_birth"
+         *       ],
+         *       "consent_requirements": {
+         *         "vertical_ids": [
+         *           "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *         ]
+         *       },
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "status": "active",
+         *       "in_force": true,
+         *       "activated_at": null,
+         *       "activated_by": null,
+         *       "archived_at": null,
+         *       "archived_by": null,
+         *       "reason_code": "OTHER",
+         *       "reason_text": "Corrected after a field visit",
+         *       "template_id": null,
+         *       "version_id": 3,
+         *       "created_by": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Contract: {
             /** Format: uuid */
             contract_id: string;
@@ -2996,6 +3610,23 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "purpose": "Eligibility checks for the cash transfer",
+         *       "data_categories": [
+         *         "person"
+         *       ],
+         *       "field_list": [
+         *         "date_of_birth"
+         *       ],
+         *       "consent_requirements": {
+         *         "vertical_ids": [
+         *           "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *         ]
+         *       },
+         *       "active_from": "2026-03-14T09:30:00Z"
+         *     }
+         */
         ContractCreate: {
             /** @example Eligibility checks for the cash transfer */
             purpose: string;
@@ -3015,12 +3646,56 @@ export interface components {
              */
             active_until?: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "contract_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "purpose": "Cash transfer eligibility checks",
+         *           "data_categories": [
+         *             "person"
+         *           ],
+         *           "field_list": [
+         *             "date_of_birth"
+         *           ],
+         *           "consent_requirements": {
+         *             "vertical_ids": [
+         *               "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *             ]
+         *           },
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "status": "active",
+         *           "in_force": true,
+         *           "activated_at": null,
+         *           "activated_by": null,
+         *           "archived_at": null,
+         *           "archived_by": null,
+         *           "reason_code": "OTHER",
+         *           "reason_text": "Corrected after a field visit",
+         *           "template_id": null,
+         *           "version_id": 3,
+         *           "created_by": null,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ContractPage: {
             data: components["schemas"]["Contract"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
-        /** @description only while the contract is draft */
+        /**
+         * @description only while the contract is draft
+         * @example {
+         *       "purpose": "Cash transfer eligibility checks"
+         *     }
+         */
         ContractPatch: {
             purpose?: string;
             /** @description person fields need `person`, household.* fields `household`, `memberships` `membership`, `relationships` `relationship` */
@@ -3046,7 +3721,16 @@ export interface components {
                 vertical_ids: string[];
             };
         };
-        /** @description Acknowledgement (`Response` of the DCI contract) */
+        /**
+         * @description Acknowledgement (`Response` of the DCI contract)
+         * @example {
+         *       "message": {
+         *         "ack_status": "ACK",
+         *         "timestamp": "2026-03-14T09:30:00Z",
+         *         "correlation_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       }
+         *     }
+         */
         DciAckResponse: {
             /** @description ack */
             message: {
@@ -3067,7 +3751,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description Envelope with a MsgCallbackHeader (sync answers) */
+        /**
+         * @description Envelope with a MsgCallbackHeader (sync answers)
+         * @example {
+         *       "header": {}
+         *     }
+         */
         DciCallbackEnvelope: {
             signature?: string;
             /** @description MsgCallbackHeader_V1.0.0 fields (and MsgHeader_V1.0.0 ones) */
@@ -3111,6 +3800,19 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @example {
+         *       "client_id": "pesa-payments-pull",
+         *       "sender_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "callback_url": null,
+         *       "signature_required": true,
+         *       "public_key": null,
+         *       "public_key_id": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         DciSender: {
             client_id: string;
             sender_id: string;
@@ -3126,6 +3828,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "sender_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f"
+         *     }
+         */
         DciSenderPut: {
             /** @description the header.sender_id this client must use */
             sender_id: string;
@@ -3147,6 +3854,37 @@ export interface components {
                 use?: string;
             } | null;
         };
+        /**
+         * @example {
+         *       "delivery_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "webhook_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "event_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "event_type": "person.updated",
+         *       "resource_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "status": "waiting",
+         *       "attempts": 1,
+         *       "next_attempt_at": null,
+         *       "last_status_code": null,
+         *       "last_error": null,
+         *       "redeliveries": 1,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "completed_at": null,
+         *       "attempt_log": [
+         *         {
+         *           "attempt": 1,
+         *           "attempted_at": "2026-03-14T09:30:00Z",
+         *           "duration_ms": 1,
+         *           "status_code": null,
+         *           "error": null,
+         *           "response_excerpt": null,
+         *           "signed_with": [
+         *             "whk-2026-01"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         Delivery: {
             /** Format: uuid */
             delivery_id: string;
@@ -3188,6 +3926,42 @@ export interface components {
             /** @description public_key_id of each signature sent */
             signed_with: string[];
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "delivery_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "webhook_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "event_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "event_type": "person.updated",
+         *           "resource_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "status": "waiting",
+         *           "attempts": 1,
+         *           "next_attempt_at": null,
+         *           "last_status_code": null,
+         *           "last_error": null,
+         *           "redeliveries": 1,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z",
+         *           "completed_at": null,
+         *           "attempt_log": [
+         *             {
+         *               "attempt": 1,
+         *               "attempted_at": "2026-03-14T09:30:00Z",
+         *               "duration_ms": 1,
+         *               "status_code": null,
+         *               "error": null,
+         *               "response_excerpt": null,
+         *               "signed_with": [
+         *                 "whk-2026-01"
+         *               ]
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         DeliveryPage: {
             data: components["schemas"]["Delivery"][];
             /** @description pass as cursor for the next page; null at the end */
@@ -3199,9 +3973,34 @@ export interface components {
             score: number;
             reasons: string[];
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "score": 1,
+         *           "reasons": [
+         *             "same_phone"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         DuplicateCandidateList: {
             data: components["schemas"]["DuplicateCandidate"][];
         };
+        /**
+         * @example {
+         *       "evidence_attachment_ids": [
+         *         "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60"
+         *       ],
+         *       "verification_document_attachment_id": null,
+         *       "masked": false,
+         *       "masked_fields": [
+         *         "date_of_birth"
+         *       ]
+         *     }
+         */
         EvidenceOut: {
             evidence_attachment_ids: string[];
             verification_document_attachment_id: string | null;
@@ -3268,6 +4067,53 @@ export interface components {
              */
             output_expires_at: string | null;
         };
+        /**
+         * @example {
+         *       "exchange_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "contract_id": null,
+         *       "requested_contract_id": null,
+         *       "direction": "push",
+         *       "status": "accepted",
+         *       "format": null,
+         *       "idempotency_key": null,
+         *       "client_id": "pesa-payments-pull",
+         *       "correlation_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "data_categories": [
+         *         "person"
+         *       ],
+         *       "filters": {},
+         *       "consent_checks": {},
+         *       "records_received": 1,
+         *       "records_created": 1,
+         *       "records_updated": 1,
+         *       "records_rejected": 1,
+         *       "records_returned": 1,
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ",
+         *       "error": null,
+         *       "received_at": "2026-03-14T09:30:00Z",
+         *       "started_at": null,
+         *       "completed_at": null,
+         *       "delivery": "inline",
+         *       "output_file_ref": null,
+         *       "output_bytes": null,
+         *       "output_expires_at": null,
+         *       "results": {
+         *         "data": [
+         *           {
+         *             "record": 1,
+         *             "outcome": null,
+         *             "person_id": null,
+         *             "version_id": 3,
+         *             "errors": null,
+         *             "processed_at": null
+         *           }
+         *         ],
+         *         "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *       }
+         *     }
+         */
         ExchangeDetail: components["schemas"]["Exchange"] & {
             results: {
                 data: components["schemas"]["RecordResult"][];
@@ -3275,11 +4121,59 @@ export interface components {
                 next_cursor: string | null;
             };
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "exchange_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "contract_id": null,
+         *           "requested_contract_id": null,
+         *           "direction": "push",
+         *           "status": "accepted",
+         *           "format": null,
+         *           "idempotency_key": null,
+         *           "client_id": "pesa-payments-pull",
+         *           "correlation_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "data_categories": [
+         *             "person"
+         *           ],
+         *           "filters": {},
+         *           "consent_checks": {},
+         *           "records_received": 1,
+         *           "records_created": 1,
+         *           "records_updated": 1,
+         *           "records_rejected": 1,
+         *           "records_returned": 1,
+         *           "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ",
+         *           "error": null,
+         *           "received_at": "2026-03-14T09:30:00Z",
+         *           "started_at": null,
+         *           "completed_at": null,
+         *           "delivery": "inline",
+         *           "output_file_ref": null,
+         *           "output_bytes": null,
+         *           "output_expires_at": null
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ExchangePage: {
             data: components["schemas"]["Exchange"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "name": "Amina Wanjiru Otieno",
+         *       "namespace": "urn:hearth:extension:farmer",
+         *       "applies_to": "person",
+         *       "schema": {},
+         *       "created_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         ExtensionSchema: {
             name: string;
             /** @example urn:hearth:extension:farmer */
@@ -3291,6 +4185,20 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @example {
+         *       "name": "farmer",
+         *       "applies_to": "person",
+         *       "schema": {
+         *         "type": "object",
+         *         "properties": {
+         *           "poverty_score": {
+         *             "type": "number"
+         *           }
+         *         }
+         *       }
+         *     }
+         */
         ExtensionSchemaCreate: {
             /** @example farmer */
             name: string;
@@ -3310,6 +4218,19 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "name": "Amina Wanjiru Otieno",
+         *           "namespace": "urn:hearth:extension:farmer",
+         *           "applies_to": "person",
+         *           "schema": {},
+         *           "created_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ]
+         *     }
+         */
         ExtensionSchemaList: {
             data: components["schemas"]["ExtensionSchema"][];
         };
@@ -3333,6 +4254,40 @@ export interface components {
             code: string;
             correlation_id: string;
         };
+        /**
+         * @example {
+         *       "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "ids": [
+         *         {
+         *           "id_type": "National ID",
+         *           "value": "+254712345678",
+         *           "expiry_date": null,
+         *           "status": "active",
+         *           "description": null
+         *         }
+         *       ],
+         *       "registration_date": null,
+         *       "phone_numbers": [
+         *         {
+         *           "phone_no": "+254712345678",
+         *           "phone_sanitized": "+254712345678",
+         *           "date_collected": null
+         *         }
+         *       ],
+         *       "email": "amina.otieno@example.org",
+         *       "address": null,
+         *       "create_date": "2026-03-14T09:30:00Z",
+         *       "write_date": "2026-03-14T09:30:00Z",
+         *       "masked_fields": [
+         *         "date_of_birth"
+         *       ],
+         *       "is_group": true,
+         *       "kind": null,
+         *       "is_partial_group": null,
+         *       "member_count": 1
+         *     }
+         */
         G2pGroup: {
             /**
              * Format: uuid
@@ -3362,6 +4317,33 @@ export interface components {
             member_count: number;
             members?: components["schemas"]["G2pMember"][];
         };
+        /**
+         * @example {
+         *       "name": "Otieno household",
+         *       "kind": "Household",
+         *       "registration_date": "2026-03-14",
+         *       "members": [
+         *         {
+         *           "name": "OTIENO, AMINA WANJIRU",
+         *           "given_name": "Amina",
+         *           "family_name": "Otieno",
+         *           "gender": "Female",
+         *           "birthdate": "1988-04-12",
+         *           "ids": [
+         *             {
+         *               "id_type": "National ID",
+         *               "value": "27461938"
+         *             }
+         *           ],
+         *           "kind": [
+         *             {
+         *               "name": "Head"
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         G2pGroupInput: {
             /** @description required, not blank */
             name: string;
@@ -3428,6 +4410,44 @@ export interface components {
             status?: string | null;
             description?: string | null;
         };
+        /**
+         * @example {
+         *       "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "ids": [
+         *         {
+         *           "id_type": "National ID",
+         *           "value": "+254712345678",
+         *           "expiry_date": null,
+         *           "status": "active",
+         *           "description": null
+         *         }
+         *       ],
+         *       "registration_date": null,
+         *       "phone_numbers": [
+         *         {
+         *           "phone_no": "+254712345678",
+         *           "phone_sanitized": "+254712345678",
+         *           "date_collected": null
+         *         }
+         *       ],
+         *       "email": "amina.otieno@example.org",
+         *       "address": null,
+         *       "create_date": "2026-03-14T09:30:00Z",
+         *       "write_date": "2026-03-14T09:30:00Z",
+         *       "masked_fields": [
+         *         "date_of_birth"
+         *       ],
+         *       "given_name": "Amina",
+         *       "addl_name": null,
+         *       "family_name": "Otieno",
+         *       "gender": "Female",
+         *       "birthdate": "1988-04-12",
+         *       "age": null,
+         *       "birth_place": null,
+         *       "is_group": false
+         *     }
+         */
         G2pIndividual: {
             /**
              * Format: uuid
@@ -3460,7 +4480,29 @@ export interface components {
             /** @constant */
             is_group: false;
         };
-        /** @description an individual registrant */
+        /**
+         * @description an individual registrant
+         * @example {
+         *       "name": "OTIENO, AMINA WANJIRU",
+         *       "given_name": "Amina",
+         *       "addl_name": "Wanjiru",
+         *       "family_name": "Otieno",
+         *       "gender": "Female",
+         *       "birthdate": "1988-04-12",
+         *       "ids": [
+         *         {
+         *           "id_type": "National ID",
+         *           "value": "27461938"
+         *         }
+         *       ],
+         *       "phone_numbers": [
+         *         {
+         *           "phone_no": "+254712345678"
+         *         }
+         *       ],
+         *       "registration_date": "2026-03-14"
+         *     }
+         */
         G2pIndividualInput: {
             /** @description required, not blank */
             name: string;
@@ -3572,6 +4614,18 @@ export interface components {
             /** @description public id of the individual, or with ?id_type= the value of one of its ids */
             updateId: string;
         };
+        /**
+         * @example {
+         *       "geo_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "code": "HEALTH",
+         *       "parent_geo_id": null,
+         *       "name": "Amina Wanjiru Otieno",
+         *       "level": 1,
+         *       "centroid_lat": null,
+         *       "centroid_lon": null,
+         *       "created_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         GeoArea: {
             /** Format: uuid */
             geo_id: string;
@@ -3585,6 +4639,12 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @example {
+         *       "name": "Nairobi",
+         *       "level": 1
+         *     }
+         */
         GeoAreaCreate: {
             /** @example Nairobi */
             name: string;
@@ -3597,11 +4657,53 @@ export interface components {
             centroid_lat?: number;
             centroid_lon?: number;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "geo_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "code": "HEALTH",
+         *           "parent_geo_id": null,
+         *           "name": "Amina Wanjiru Otieno",
+         *           "level": 1,
+         *           "centroid_lat": null,
+         *           "centroid_lon": null,
+         *           "created_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         GeoAreaPage: {
             data: components["schemas"]["GeoArea"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "household_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "household_name": "Otieno household",
+         *       "leader_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "geo_id": null,
+         *       "address": null,
+         *       "status": "provisional",
+         *       "geo_lat": null,
+         *       "geo_lon": null,
+         *       "geo_accuracy": null,
+         *       "geo_captured_at": null,
+         *       "group_kind": "household",
+         *       "extensions": null,
+         *       "member_count": 1,
+         *       "archived_at": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "provenance": null,
+         *       "masked_fields": [
+         *         "date_of_birth"
+         *       ]
+         *     }
+         */
         Household: {
             /** Format: uuid */
             household_id: string;
@@ -3632,6 +4734,18 @@ export interface components {
             provenance: components["schemas"]["Provenance"] | null;
             masked_fields: string[];
         };
+        /**
+         * @example {
+         *       "household_name": "Otieno household",
+         *       "leader_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "geo_id": "0192f0c2-5e60-7a70-8b80-c90da0eb0fc0",
+         *       "address": {
+         *         "text": "Plot 14, Manyatta, Kisumu",
+         *         "city": "Kisumu",
+         *         "country": "KE"
+         *       }
+         *     }
+         */
         HouseholdCreate: {
             /** @example Otieno household */
             household_name: string;
@@ -3658,6 +4772,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @example {
+         *       "membership_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "household_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "relationship_type": "child",
+         *       "effective_from": "2026-03-14",
+         *       "effective_until": null,
+         *       "verification_status": "active",
+         *       "ended_at": null,
+         *       "end_reason_code": null,
+         *       "version_id": 3
+         *     }
+         */
         HouseholdMembership: {
             /** Format: uuid */
             membership_id: string;
@@ -3674,6 +4802,11 @@ export interface components {
             end_reason_code: string | null;
             version_id: number;
         };
+        /**
+         * @example {
+         *       "household_name": "Otieno–Achieng household"
+         *     }
+         */
         HouseholdPatch: {
             /** @example Otieno household */
             household_name?: string;
@@ -3711,6 +4844,45 @@ export interface components {
             /** @enum {string} */
             position_source?: "household" | "geo_area_centroid";
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "household_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "household_name": "Otieno household",
+         *           "leader_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "geo_id": null,
+         *           "address": null,
+         *           "status": "provisional",
+         *           "geo_lat": null,
+         *           "geo_lon": null,
+         *           "geo_accuracy": null,
+         *           "geo_captured_at": null,
+         *           "group_kind": "household",
+         *           "extensions": null,
+         *           "member_count": 1,
+         *           "archived_at": null,
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z",
+         *           "provenance": null,
+         *           "masked_fields": [
+         *             "date_of_birth"
+         *           ],
+         *           "matched_fields": [
+         *             "date_of_birth"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ",
+         *       "warnings": [
+         *         {
+         *           "code": "HEALTH",
+         *           "message": "the receiver answered 503 Service Unavailable"
+         *         }
+         *       ]
+         *     }
+         */
         HouseholdSearchHitSearchPage: {
             data: components["schemas"]["HouseholdSearchHit"][];
             next_cursor: string | null;
@@ -3742,6 +4914,17 @@ export interface components {
             description?: string;
         };
         IdentityStatus: "active" | "expired" | "revoked" | "invalid";
+        /**
+         * @example {
+         *       "import_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "status": "queued",
+         *       "rows_read": 1,
+         *       "links": {
+         *         "self": "/api/v1/persons?limit=50",
+         *         "errors": "Errors"
+         *       }
+         *     }
+         */
         ImportAccepted: {
             /** Format: uuid */
             import_id: string;
@@ -3781,11 +4964,57 @@ export interface components {
             code: string;
             message: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "row": 1,
+         *           "field": "date_of_birth",
+         *           "code": "ERR_VAL_MISSING_FIELD",
+         *           "message": "the receiver answered 503 Service Unavailable"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ImportRowErrorPage: {
             data: components["schemas"]["ImportRowError"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "import_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "status": "queued",
+         *       "format": "csv",
+         *       "mode": "all_or_nothing",
+         *       "on_duplicate": "reject",
+         *       "dry_run": true,
+         *       "filename": null,
+         *       "bytes": 1,
+         *       "sha256": "Sha256",
+         *       "counts": {
+         *         "rows_read": 1,
+         *         "valid": 1,
+         *         "created": 1,
+         *         "updated": 1,
+         *         "skipped": 1,
+         *         "rejected": 1
+         *       },
+         *       "progress": {
+         *         "phase": "queued",
+         *         "rows_done": 1,
+         *         "rows_total": 1,
+         *         "percent": 1
+         *       },
+         *       "error": null,
+         *       "created_by": "kisumu-registrar",
+         *       "source_system": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "started_at": null,
+         *       "finished_at": null
+         *     }
+         */
         ImportView: {
             /** Format: uuid */
             import_id: string;
@@ -3815,11 +5044,56 @@ export interface components {
             /** Format: date-time */
             finished_at: string | null;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "import_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "status": "queued",
+         *           "format": "csv",
+         *           "mode": "all_or_nothing",
+         *           "on_duplicate": "reject",
+         *           "dry_run": true,
+         *           "filename": null,
+         *           "bytes": 1,
+         *           "sha256": "Sha256",
+         *           "counts": {
+         *             "rows_read": 1,
+         *             "valid": 1,
+         *             "created": 1,
+         *             "updated": 1,
+         *             "skipped": 1,
+         *             "rejected": 1
+         *           },
+         *           "progress": {
+         *             "phase": "queued",
+         *             "rows_done": 1,
+         *             "rows_total": 1,
+         *             "percent": 1
+         *           },
+         *           "error": null,
+         *           "created_by": "kisumu-registrar",
+         *           "source_system": null,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "started_at": null,
+         *           "finished_at": null
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ImportViewPage: {
             data: components["schemas"]["ImportView"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "integration_name": "District clinic EMR",
+         *       "partner_name": "District Health Office"
+         *     }
+         */
         InstantiateBody: {
             /**
              * Format: uuid
@@ -3833,6 +5107,48 @@ export interface components {
             /** @description vertical ids of the tenant; by default the tenant’s verticals with the template’s codes */
             vertical_ids?: string[];
         };
+        /**
+         * @example {
+         *       "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "integration_name": "Ministry of Health EMR",
+         *       "partner_name": "Pesa Payments Ltd",
+         *       "partner_type": "government",
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "data_contract_ref": null,
+         *       "template_id": null,
+         *       "status": "active",
+         *       "auth_client_id": "pesa-payments-pull",
+         *       "requested_at": null,
+         *       "requested_by": null,
+         *       "request_reason_code": null,
+         *       "request_reason_text": null,
+         *       "reviewed_at": null,
+         *       "reviewed_by": null,
+         *       "review_notes": null,
+         *       "review_decision": null,
+         *       "approved_at": null,
+         *       "approved_by": null,
+         *       "approval_reason_code": null,
+         *       "approval_reason_text": null,
+         *       "activated_at": null,
+         *       "restricted_at": null,
+         *       "suspended_at": null,
+         *       "deprecated_at": null,
+         *       "archived_at": null,
+         *       "status_reason_code": null,
+         *       "status_reason_text": null,
+         *       "version_id": 3,
+         *       "created_by": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "contract_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *     }
+         */
         Instantiated: components["schemas"]["Integration"] & {
             /**
              * Format: uuid
@@ -3840,6 +5156,47 @@ export interface components {
              */
             contract_id: string;
         };
+        /**
+         * @example {
+         *       "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "integration_name": "Ministry of Health EMR",
+         *       "partner_name": "Pesa Payments Ltd",
+         *       "partner_type": "government",
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "data_contract_ref": null,
+         *       "template_id": null,
+         *       "status": "active",
+         *       "auth_client_id": "pesa-payments-pull",
+         *       "requested_at": null,
+         *       "requested_by": null,
+         *       "request_reason_code": null,
+         *       "request_reason_text": null,
+         *       "reviewed_at": null,
+         *       "reviewed_by": null,
+         *       "review_notes": null,
+         *       "review_decision": null,
+         *       "approved_at": null,
+         *       "approved_by": null,
+         *       "approval_reason_code": null,
+         *       "approval_reason_text": null,
+         *       "activated_at": null,
+         *       "restricted_at": null,
+         *       "suspended_at": null,
+         *       "deprecated_at": null,
+         *       "archived_at": null,
+         *       "status_reason_code": null,
+         *       "status_reason_text": null,
+         *       "version_id": 3,
+         *       "created_by": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Integration: {
             /** Format: uuid */
             integration_id: string;
@@ -3896,10 +5253,63 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "integration_name": "Ministry of Health EMR",
+         *       "partner_name": "Pesa Payments Ltd",
+         *       "partner_type": "government",
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "data_contract_ref": null,
+         *       "template_id": null,
+         *       "status": "active",
+         *       "auth_client_id": "pesa-payments-pull",
+         *       "requested_at": null,
+         *       "requested_by": null,
+         *       "request_reason_code": null,
+         *       "request_reason_text": null,
+         *       "reviewed_at": null,
+         *       "reviewed_by": null,
+         *       "review_notes": null,
+         *       "review_decision": null,
+         *       "approved_at": null,
+         *       "approved_by": null,
+         *       "approval_reason_code": null,
+         *       "approval_reason_text": null,
+         *       "activated_at": null,
+         *       "restricted_at": null,
+         *       "suspended_at": null,
+         *       "deprecated_at": null,
+         *       "archived_at": null,
+         *       "status_reason_code": null,
+         *       "status_reason_text": null,
+         *       "version_id": 3,
+         *       "created_by": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "client_secret": "hs_6bq2XcVfT0pLw1mZr8nYkE4aJ9uD3sGh"
+         *     }
+         */
         IntegrationActivated: components["schemas"]["Integration"] & {
             /** @description secret of the newly issued client: returned once, on the first activation only */
             client_secret?: string;
         };
+        /**
+         * @example {
+         *       "integration_name": "Ministry of Health EMR",
+         *       "partner_name": "Ministry of Health",
+         *       "partner_type": "government",
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "active_from": "2026-03-14T09:30:00Z"
+         *     }
+         */
         IntegrationCreate: {
             /** @example Ministry of Health EMR */
             integration_name: string;
@@ -3922,12 +5332,63 @@ export interface components {
             /** @description reference of the signed data-sharing agreement */
             data_contract_ref?: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "integration_name": "Ministry of Health EMR",
+         *           "partner_name": "Pesa Payments Ltd",
+         *           "partner_type": "government",
+         *           "vertical_ids": [
+         *             "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *           ],
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "data_contract_ref": null,
+         *           "template_id": null,
+         *           "status": "active",
+         *           "auth_client_id": "pesa-payments-pull",
+         *           "requested_at": null,
+         *           "requested_by": null,
+         *           "request_reason_code": null,
+         *           "request_reason_text": null,
+         *           "reviewed_at": null,
+         *           "reviewed_by": null,
+         *           "review_notes": null,
+         *           "review_decision": null,
+         *           "approved_at": null,
+         *           "approved_by": null,
+         *           "approval_reason_code": null,
+         *           "approval_reason_text": null,
+         *           "activated_at": null,
+         *           "restricted_at": null,
+         *           "suspended_at": null,
+         *           "deprecated_at": null,
+         *           "archived_at": null,
+         *           "status_reason_code": null,
+         *           "status_reason_text": null,
+         *           "version_id": 3,
+         *           "created_by": null,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         IntegrationPage: {
             data: components["schemas"]["Integration"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
-        /** @description Names change in any status but archived; vertical_ids and active_from only while draft; after draft active_until may only shorten the window. */
+        /**
+         * @description Names change in any status but archived; vertical_ids and active_from only while draft; after draft active_until may only shorten the window.
+         * @example {
+         *       "integration_name": "Ministry of Health EMR"
+         *     }
+         */
         IntegrationPatch: {
             /** @example Ministry of Health EMR */
             integration_name?: string;
@@ -3965,9 +5426,40 @@ export interface components {
             reason_code: string | null;
             reason_text: string | null;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "version_id": 3,
+         *           "changed_at": "2026-03-14T09:30:00Z",
+         *           "changed_by": null,
+         *           "source_system": null,
+         *           "change": "Change",
+         *           "fields": [
+         *             "date_of_birth"
+         *           ],
+         *           "old_values": null,
+         *           "new_values": null,
+         *           "status_from": null,
+         *           "status_to": null,
+         *           "reason_code": "OTHER",
+         *           "reason_text": "Corrected after a field visit"
+         *         }
+         *       ]
+         *     }
+         */
         IntegrationVersionList: {
             data: components["schemas"]["IntegrationVersion"][];
         };
+        /**
+         * @example {
+         *       "webhook_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "public_key_id": "whk-2026-01",
+         *       "rotated_at": "2026-03-14T09:30:00Z",
+         *       "previous_public_key_id": "whk-2026-01",
+         *       "previous_key_expires_at": "2027-03-14T09:30:00Z"
+         *     }
+         */
         KeyRotated: {
             /** Format: uuid */
             webhook_id: string;
@@ -3982,6 +5474,26 @@ export interface components {
              */
             previous_key_expires_at: string;
         };
+        /**
+         * @description JSON or application/x-www-form-urlencoded
+         * @example {
+         *       "username": "Username",
+         *       "password": "Password"
+         *     }
+         */
+        LoginBody: {
+            username: string;
+            password: string;
+            /** @description current code of the second factor */
+            totp?: string;
+        };
+        /**
+         * @example {
+         *       "person_id": "0192f0c4-7c2a-7d1b-8e3f-6a7b8c9d0e1f",
+         *       "relationship_type": "child",
+         *       "effective_from": "2026-03-14"
+         *     }
+         */
         MemberAdd: {
             /** Format: uuid */
             person_id: string;
@@ -3993,11 +5505,41 @@ export interface components {
             effective_until?: string;
             verification_status?: "provisional" | "verified";
         };
+        /**
+         * @example {
+         *       "effective_until": "2026-03-14",
+         *       "reason_code": "OTHER"
+         *     }
+         */
         MemberEnd: {
             /** Format: date */
             effective_until: string;
             reason_code: string;
             reason_text?: string;
+        };
+        /**
+         * @example {
+         *       "current_password": "Current password",
+         *       "new_password": "New password"
+         *     }
+         */
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
+        };
+        /**
+         * @example {
+         *       "user_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "username": "Username",
+         *       "one_time_password": "One time password"
+         *     }
+         */
+        PasswordReset: {
+            /** Format: uuid */
+            user_id: string;
+            username: string;
+            /** @description shown once; every session of the user has ended */
+            one_time_password: string;
         };
         Period: {
             /** Format: date */
@@ -4005,6 +5547,54 @@ export interface components {
             /** Format: date */
             end?: string | null;
         };
+        /**
+         * @example {
+         *       "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "system_guid": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "full_name": "Amina Wanjiru Otieno",
+         *       "given_name": "Amina",
+         *       "family_name": "Otieno",
+         *       "additional_name": null,
+         *       "date_of_birth": "1988-04-12",
+         *       "birth_date_estimated": null,
+         *       "age_estimate": null,
+         *       "gender": "2",
+         *       "identities": [
+         *         {
+         *           "identity_type": "national_id",
+         *           "identity_number": "27461938",
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "expiry_date": null,
+         *           "status": "active",
+         *           "description": null
+         *         }
+         *       ],
+         *       "contacts": [
+         *         {
+         *           "type": "phone",
+         *           "value": "+254712345678",
+         *           "primary": true
+         *         }
+         *       ],
+         *       "birth_place": null,
+         *       "address": null,
+         *       "geo_id": null,
+         *       "household_id": null,
+         *       "extensions": null,
+         *       "verification_status": "provisional",
+         *       "verified_by": null,
+         *       "verified_at": null,
+         *       "status": "active",
+         *       "archived_at": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "provenance": null,
+         *       "masked_fields": [
+         *         "date_of_birth"
+         *       ]
+         *     }
+         */
         Person: {
             /** Format: uuid */
             person_id: string;
@@ -4047,6 +5637,34 @@ export interface components {
             /** @description fields whose values are masked or withheld for this caller */
             masked_fields: string[];
         };
+        /**
+         * @example {
+         *       "full_name": "Amina Wanjiru Otieno",
+         *       "given_name": "Amina",
+         *       "family_name": "Otieno",
+         *       "date_of_birth": "1988-04-12",
+         *       "gender": "2",
+         *       "identities": [
+         *         {
+         *           "identity_type": "national_id",
+         *           "identity_number": "27461938"
+         *         }
+         *       ],
+         *       "contacts": [
+         *         {
+         *           "type": "phone",
+         *           "value": "+254712345678",
+         *           "primary": true
+         *         }
+         *       ],
+         *       "address": {
+         *         "city": "Kisumu",
+         *         "region": "Kisumu County",
+         *         "country": "KE"
+         *       },
+         *       "geo_id": "0192f0c2-5e60-7a70-8b80-c90da0eb0fc0"
+         *     }
+         */
         PersonCreate: {
             /** @example Amina Wanjiru Otieno */
             full_name: string;
@@ -4094,9 +5712,82 @@ export interface components {
              */
             relationship_type?: string;
         };
+        /**
+         * @example {
+         *       "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "system_guid": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "full_name": "Amina Wanjiru Otieno",
+         *       "given_name": "Amina",
+         *       "family_name": "Otieno",
+         *       "additional_name": null,
+         *       "date_of_birth": "1988-04-12",
+         *       "birth_date_estimated": null,
+         *       "age_estimate": null,
+         *       "gender": "2",
+         *       "identities": [
+         *         {
+         *           "identity_type": "national_id",
+         *           "identity_number": "27461938",
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "expiry_date": null,
+         *           "status": "active",
+         *           "description": null
+         *         }
+         *       ],
+         *       "contacts": [
+         *         {
+         *           "type": "phone",
+         *           "value": "+254712345678",
+         *           "primary": true
+         *         }
+         *       ],
+         *       "birth_place": null,
+         *       "address": null,
+         *       "geo_id": null,
+         *       "household_id": null,
+         *       "extensions": null,
+         *       "verification_status": "provisional",
+         *       "verified_by": null,
+         *       "verified_at": null,
+         *       "status": "active",
+         *       "archived_at": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "provenance": null,
+         *       "masked_fields": [
+         *         "date_of_birth"
+         *       ],
+         *       "possible_duplicates": [
+         *         {
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "score": 1,
+         *           "reasons": [
+         *             "same_phone"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         PersonCreated: components["schemas"]["Person"] & {
             possible_duplicates: components["schemas"]["DuplicateCandidate"][];
         };
+        /**
+         * @example {
+         *       "contacts": [
+         *         {
+         *           "type": "phone",
+         *           "value": "+254722000111",
+         *           "primary": true
+         *         }
+         *       ],
+         *       "address": {
+         *         "city": "Nairobi",
+         *         "region": "Nairobi County",
+         *         "country": "KE"
+         *       }
+         *     }
+         */
         PersonPatch: {
             /** @example Amina Wanjiru Otieno */
             full_name?: string;
@@ -4146,6 +5837,68 @@ export interface components {
             position_source?: "household" | "geo_area_centroid";
             score?: number;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "system_guid": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "full_name": "Amina Wanjiru Otieno",
+         *           "given_name": "Amina",
+         *           "family_name": "Otieno",
+         *           "additional_name": null,
+         *           "date_of_birth": "1988-04-12",
+         *           "birth_date_estimated": null,
+         *           "age_estimate": null,
+         *           "gender": "2",
+         *           "identities": [
+         *             {
+         *               "identity_type": "national_id",
+         *               "identity_number": "27461938",
+         *               "system": "urn:hearth:vocab:id-type#national_id",
+         *               "expiry_date": null,
+         *               "status": "active",
+         *               "description": null
+         *             }
+         *           ],
+         *           "contacts": [
+         *             {
+         *               "type": "phone",
+         *               "value": "+254712345678",
+         *               "primary": true
+         *             }
+         *           ],
+         *           "birth_place": null,
+         *           "address": null,
+         *           "geo_id": null,
+         *           "household_id": null,
+         *           "extensions": null,
+         *           "verification_status": "provisional",
+         *           "verified_by": null,
+         *           "verified_at": null,
+         *           "status": "active",
+         *           "archived_at": null,
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z",
+         *           "provenance": null,
+         *           "masked_fields": [
+         *             "date_of_birth"
+         *           ],
+         *           "matched_fields": [
+         *             "date_of_birth"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ",
+         *       "warnings": [
+         *         {
+         *           "code": "HEALTH",
+         *           "message": "the receiver answered 503 Service Unavailable"
+         *         }
+         *       ]
+         *     }
+         */
         PersonSearchHitSearchPage: {
             data: components["schemas"]["PersonSearchHit"][];
             next_cursor: string | null;
@@ -4169,6 +5922,37 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @example {
+         *       "program_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "code": "HEALTH",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "description": null,
+         *       "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "vertical_code": "OTHER",
+         *       "target_type": "individual",
+         *       "status": "active",
+         *       "period": {
+         *         "start": null,
+         *         "end": null
+         *       },
+         *       "eligibility_criteria": null,
+         *       "identifiers": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "value": "+254712345678"
+         *         }
+         *       ],
+         *       "archived": false,
+         *       "archived_at": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "created_by": null,
+         *       "updated_by": null,
+         *       "source_system": null
+         *     }
+         */
         Program: {
             /** Format: uuid */
             program_id: string;
@@ -4203,6 +5987,14 @@ export interface components {
             updated_by: string | null;
             source_system: string | null;
         };
+        /**
+         * @example {
+         *       "name": "Cash transfer for orphans",
+         *       "code": "CT-OVC",
+         *       "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "target_type": "individual"
+         *     }
+         */
         ProgramCreate: {
             /** @example Cash transfer for orphans */
             name: string;
@@ -4236,6 +6028,22 @@ export interface components {
             system: string;
             value: string;
         };
+        /**
+         * @example {
+         *       "membership_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "program_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "beneficiary": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "beneficiary_type": "person",
+         *       "status": "draft",
+         *       "enrollment_date": null,
+         *       "exit_date": null,
+         *       "exit_reason": null,
+         *       "status_reason_code": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         ProgramMembership: {
             /** Format: uuid */
             membership_id: string;
@@ -4257,6 +6065,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "status": "draft"
+         *     }
+         */
         ProgramMembershipChange: {
             /**
              * @description new status; only legal transitions are accepted
@@ -4277,6 +6090,11 @@ export interface components {
             reason_code?: string;
             reason_text?: string;
         };
+        /**
+         * @example {
+         *       "beneficiary": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *     }
+         */
         ProgramMembershipCreate: {
             /**
              * Format: uuid
@@ -4294,16 +6112,78 @@ export interface components {
              */
             enrollment_date?: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "membership_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "program_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "beneficiary": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "beneficiary_type": "person",
+         *           "status": "draft",
+         *           "enrollment_date": null,
+         *           "exit_date": null,
+         *           "exit_reason": null,
+         *           "status_reason_code": null,
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ProgramMembershipPage: {
             data: components["schemas"]["ProgramMembership"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "program_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "code": "HEALTH",
+         *           "name": "Amina Wanjiru Otieno",
+         *           "description": null,
+         *           "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "vertical_code": "OTHER",
+         *           "target_type": "individual",
+         *           "status": "active",
+         *           "period": {
+         *             "start": null,
+         *             "end": null
+         *           },
+         *           "eligibility_criteria": null,
+         *           "identifiers": [
+         *             {
+         *               "system": "urn:hearth:vocab:id-type#national_id",
+         *               "value": "+254712345678"
+         *             }
+         *           ],
+         *           "archived": false,
+         *           "archived_at": null,
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z",
+         *           "created_by": null,
+         *           "updated_by": null,
+         *           "source_system": null
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         ProgramPage: {
             data: components["schemas"]["Program"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "name": "Cash transfer for orphans"
+         *     }
+         */
         ProgramPatch: {
             /** @example Cash transfer for orphans */
             name?: string;
@@ -4341,6 +6221,32 @@ export interface components {
             updated_by: string | null;
             last_update_system: string | null;
         };
+        /**
+         * @example {
+         *       "local": true,
+         *       "oidc": null
+         *     }
+         */
+        Providers: {
+            /** @description username and password sign-in (POST /auth/login) */
+            local: boolean;
+            oidc: {
+                /** @description display name of the identity provider */
+                name: string;
+                /** @description GET it in the browser (append ?return_to=/console/…) */
+                login_url: string;
+            } | null;
+        };
+        /**
+         * @example {
+         *       "kty": "OKP",
+         *       "crv": "Ed25519",
+         *       "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+         *       "kid": "k-2026-01",
+         *       "alg": "EdDSA",
+         *       "use": "sig"
+         *     }
+         */
         PublicJwk: {
             /** @constant */
             kty: "OKP";
@@ -4353,10 +6259,31 @@ export interface components {
             /** @constant */
             use: "sig";
         };
+        /**
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "OKP",
+         *           "crv": "Ed25519",
+         *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+         *           "kid": "k-2026-01",
+         *           "alg": "EdDSA",
+         *           "use": "sig"
+         *         }
+         *       ]
+         *     }
+         */
         PublicKeySet: {
             keys: components["schemas"]["PublicJwk"][];
         };
-        /** @description delivery=file */
+        /**
+         * @description delivery=file
+         * @example {
+         *       "exchange_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "status": "accepted",
+         *       "output_file_ref": "/api/v1/integrations/{integration_id}/exchanges/{exchange_id}/output"
+         *     }
+         */
         PullFileAccepted: {
             /** Format: uuid */
             exchange_id: string;
@@ -4371,7 +6298,17 @@ export interface components {
              */
             output_file_ref: string;
         };
-        /** @description format=json */
+        /**
+         * @description format=json
+         * @example {
+         *       "exchange_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "status": "completed",
+         *       "payload": [
+         *         {}
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         PullJson: {
             /** Format: uuid */
             exchange_id: string;
@@ -4383,6 +6320,13 @@ export interface components {
             }[];
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "exchange_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "status": "accepted",
+         *       "received_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         PushAccepted: {
             /** Format: uuid */
             exchange_id: string;
@@ -4394,6 +6338,19 @@ export interface components {
             /** Format: date-time */
             received_at: string;
         };
+        /**
+         * @example {
+         *       "contract_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "format": "json",
+         *       "payload": [
+         *         {
+         *           "identity_type": "national_id",
+         *           "identity_number": "19840101-1234",
+         *           "full_name": "Amina Otieno"
+         *         }
+         *       ]
+         *     }
+         */
         PushBody: {
             /**
              * Format: uuid
@@ -4420,6 +6377,21 @@ export interface components {
             /** Format: date-time */
             processed_at: string | null;
         };
+        /**
+         * @example {
+         *       "relationship_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "related_person_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "relationship_type": "child",
+         *       "effective_from": "2026-03-14",
+         *       "effective_until": null,
+         *       "verification_status": "active",
+         *       "status": "active",
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Relationship: {
             /** Format: uuid */
             relationship_id: string;
@@ -4439,6 +6411,14 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "related_person_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "relationship_type": "mother",
+         *       "effective_from": "2026-03-14"
+         *     }
+         */
         RelationshipCreate: {
             /** Format: uuid */
             person_id: string;
@@ -4455,9 +6435,33 @@ export interface components {
             effective_until?: string;
             verification_status?: "provisional" | "verified";
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "relationship_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "related_person_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "relationship_type": "child",
+         *           "effective_from": "2026-03-14",
+         *           "effective_until": null,
+         *           "verification_status": "active",
+         *           "status": "active",
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ]
+         *     }
+         */
         RelationshipList: {
             data: components["schemas"]["Relationship"][];
         };
+        /**
+         * @example {
+         *       "reason_code": "OTHER"
+         *     }
+         */
         RelationshipPatch: {
             /** Format: date */
             effective_until?: string | null;
@@ -4465,10 +6469,20 @@ export interface components {
             reason_code: string;
             reason_text?: string;
         };
+        /**
+         * @example {
+         *       "request_reason_code": "OTHER"
+         *     }
+         */
         RequestReviewBody: {
             request_reason_code: string;
             request_reason_text?: string;
         };
+        /**
+         * @example {
+         *       "review_notes": "Recorded after a field visit on 14 March"
+         *     }
+         */
         ReviewBody: {
             review_notes?: string;
             /**
@@ -4478,6 +6492,13 @@ export interface components {
              */
             decision: "reviewed" | "returned";
         };
+        /**
+         * @example {
+         *       "client_id": "pesa-payments-pull",
+         *       "client_secret": "hs_6bq2XcVfT0pLw1mZr8nYkE4aJ9uD3sGh",
+         *       "rotated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         RotatedSecret: {
             client_id: string;
             /** @description shown once; earlier tokens stop working */
@@ -4489,6 +6510,95 @@ export interface components {
             code: string;
             message: string;
         };
+        /**
+         * @example {
+         *       "user": {
+         *         "id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *         "username": "Username",
+         *         "display_name": "Amina Wanjiru Otieno",
+         *         "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *         "tenant_code": null,
+         *         "roles": [
+         *           "registrar"
+         *         ],
+         *         "scopes": [
+         *           "persons:read households:read"
+         *         ],
+         *         "verticals": [
+         *           "HEALTH"
+         *         ],
+         *         "allowed_programs": [
+         *           "Allowed program"
+         *         ],
+         *         "is_root": true
+         *       },
+         *       "csrf_token": "Csrf token",
+         *       "expires_at": "2027-03-14T09:30:00Z",
+         *       "idle_expires_at": "2027-03-14T09:30:00Z",
+         *       "restriction": null,
+         *       "auth_method": "password"
+         *     }
+         */
+        SessionOut: {
+            user: components["schemas"]["SessionUser"];
+            /** @description send as X-CSRF-Token on every non-GET request made with the cookie */
+            csrf_token: string;
+            /**
+             * Format: date-time
+             * @description absolute end of the session
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @description end of the session if it is not used before
+             */
+            idle_expires_at: string;
+            restriction: ("password_change" | "totp_enrolment") | null;
+            /** @enum {string} */
+            auth_method: "password" | "oidc";
+        };
+        SessionUser: {
+            /**
+             * Format: uuid
+             * @description public id of the user
+             */
+            id: string;
+            username: string;
+            display_name: string | null;
+            /** Format: uuid */
+            tenant_id: string | null;
+            tenant_code: string | null;
+            roles: string[];
+            scopes: string[];
+            /** @description verticals the user is limited to; empty means every vertical of the tenant */
+            verticals: string[];
+            /** @description empty means every programme */
+            allowed_programs: string[];
+            is_root: boolean;
+        };
+        /**
+         * @example {
+         *       "template_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "template_name": "Ministry of Health EMR",
+         *       "partner_type": "government",
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "contract_template": {
+         *         "purpose": "Cash transfer eligibility checks",
+         *         "data_categories": [
+         *           "person"
+         *         ],
+         *         "field_list": [
+         *           "date_of_birth"
+         *         ]
+         *       },
+         *       "status": "active",
+         *       "created_by": null,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Template: {
             /** Format: uuid */
             template_id: string;
@@ -4505,6 +6615,24 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "template_name": "National health information exchange",
+         *       "partner_type": "government",
+         *       "vertical_ids": [
+         *         "HEALTH"
+         *       ],
+         *       "contract_template": {
+         *         "purpose": "Cash transfer eligibility checks",
+         *         "data_categories": [
+         *           "person"
+         *         ],
+         *         "field_list": [
+         *           "date_of_birth"
+         *         ]
+         *       }
+         *     }
+         */
         TemplateCreate: {
             /** @example National health information exchange */
             template_name: string;
@@ -4514,11 +6642,52 @@ export interface components {
             vertical_ids: string[];
             contract_template: components["schemas"]["ContractTemplate"];
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "template_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "template_name": "Ministry of Health EMR",
+         *           "partner_type": "government",
+         *           "vertical_ids": [
+         *             "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *           ],
+         *           "contract_template": {
+         *             "purpose": "Cash transfer eligibility checks",
+         *             "data_categories": [
+         *               "person"
+         *             ],
+         *             "field_list": [
+         *               "date_of_birth"
+         *             ]
+         *           },
+         *           "status": "active",
+         *           "created_by": null,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         TemplatePage: {
             data: components["schemas"]["Template"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "code": "HEALTH",
+         *       "status": "active",
+         *       "settings": {
+         *         "consent_grace_days": 1
+         *       },
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Tenant: {
             /** Format: uuid */
             tenant_id: string;
@@ -4532,6 +6701,12 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "name": "Kenya Social Registry",
+         *       "code": "ke-nairobi"
+         *     }
+         */
         TenantCreate: {
             /** @example Kenya Social Registry */
             name: string;
@@ -4539,11 +6714,34 @@ export interface components {
             code: string;
             settings?: components["schemas"]["TenantSettings"];
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "name": "Amina Wanjiru Otieno",
+         *           "code": "HEALTH",
+         *           "status": "active",
+         *           "settings": {
+         *             "consent_grace_days": 1
+         *           },
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         TenantPage: {
             data: components["schemas"]["Tenant"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "name": "Amina Wanjiru Otieno"
+         *     }
+         */
         TenantPatch: {
             name?: string;
             status?: "active" | "suspended";
@@ -4556,12 +6754,22 @@ export interface components {
             consent_requires_verification?: boolean;
             /** @description ISO 3166-1 alpha-2 country for national phone formats */
             default_phone_country?: string;
+            /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
+            require_totp?: boolean;
             /** @description overrides of the default classification of person fields */
             field_classification?: {
                 [key: string]: components["schemas"]["Classification"];
             };
         };
-        /** @description form-urlencoded or JSON; credentials may instead be sent as HTTP Basic */
+        /**
+         * @description form-urlencoded or JSON; credentials may instead be sent as HTTP Basic
+         * @example {
+         *       "grant_type": "client_credentials",
+         *       "client_id": "kisumu-registrar",
+         *       "client_secret": "hs_6bq2XcVfT0pLw1mZr8nYkE4aJ9uD3sGh",
+         *       "scope": "persons:read persons:write"
+         *     }
+         */
         TokenRequestBody: {
             /** @example client_credentials */
             grant_type?: string;
@@ -4572,6 +6780,14 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @example {
+         *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImstMjAyNi0wMSJ9.eyJzdWIiOiJwZXNhLXBheW1lbnRzLXB1bGwifQ.c2lnbmF0dXJl",
+         *       "token_type": "Bearer",
+         *       "expires_in": 3600,
+         *       "scope": "persons:read households:read"
+         *     }
+         */
         TokenResponse: {
             access_token: string;
             /** @constant */
@@ -4581,6 +6797,229 @@ export interface components {
             /** @example persons:read households:read */
             scope: string;
         };
+        /**
+         * @example {
+         *       "code": "123456"
+         *     }
+         */
+        TotpConfirm: {
+            code: string;
+        };
+        /**
+         * @example {
+         *       "secret": "Secret",
+         *       "otpauth_uri": "https://partner.example.org/hearth/callback"
+         *     }
+         */
+        TotpSetup: {
+            /** @description base32 secret for the authenticator app */
+            secret: string;
+            /** @description otpauth:// URI (render as a QR code) */
+            otpauth_uri: string;
+        };
+        /**
+         * @example {
+         *       "user_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "username": "Username",
+         *       "display_name": "Amina Wanjiru Otieno",
+         *       "email": "amina.otieno@example.org",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "roles": [
+         *         "registrar"
+         *       ],
+         *       "scopes": [
+         *         "persons:read households:read"
+         *       ],
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "allowed_programs": [
+         *         "Allowed program"
+         *       ],
+         *       "active": true,
+         *       "auth_source": "local",
+         *       "has_password": true,
+         *       "password_must_change": true,
+         *       "totp_enabled": true,
+         *       "locked_until": null,
+         *       "last_login_at": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
+        User: {
+            /** Format: uuid */
+            user_id: string;
+            username: string;
+            display_name: string | null;
+            email: string | null;
+            /** Format: uuid */
+            tenant_id: string | null;
+            roles: string[];
+            scopes: string[];
+            vertical_ids: string[];
+            allowed_programs: string[];
+            active: boolean;
+            /**
+             * @description local password or identity provider
+             * @enum {string}
+             */
+            auth_source: "local" | "oidc";
+            has_password: boolean;
+            password_must_change: boolean;
+            totp_enabled: boolean;
+            /** Format: date-time */
+            locked_until: string | null;
+            /** Format: date-time */
+            last_login_at: string | null;
+            version_id: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "username": "amina.registrar",
+         *       "roles": [
+         *         "root"
+         *       ]
+         *     }
+         */
+        UserCreate: {
+            /**
+             * @description unique across the deployment, compared without regard to case
+             * @example amina.registrar
+             */
+            username: string;
+            display_name?: string;
+            /** Format: email */
+            email?: string;
+            /**
+             * Format: uuid
+             * @description tenant of the user; omitted for ROOT users and for tenant admins (their own)
+             */
+            tenant_id?: string;
+            roles: ("root" | "tenant_admin" | "registrar" | "reviewer" | "approver" | "auditor" | "integration")[];
+            /** @description limits the user below its roles’ defaults */
+            scopes?: ("persons:read" | "persons:write" | "households:read" | "households:write" | "relationships:write" | "consents:read" | "consents:write" | "consents:verify" | "programs:read" | "programs:write" | "integrations:read" | "integrations:manage" | "integrations:review" | "integrations:approve" | "exchange:push" | "exchange:pull" | "webhooks:manage" | "audit:read" | "vocabulary:read" | "dci:search" | "sensitive:read")[];
+            vertical_ids?: string[];
+            allowed_programs?: string[];
+            /** @description initial password (policy: minimum length, not a common password); omitted: a one-time password is generated and returned once, to be changed at first sign-in */
+            password?: string;
+        };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "user_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "username": "Username",
+         *           "display_name": "Amina Wanjiru Otieno",
+         *           "email": "amina.otieno@example.org",
+         *           "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "roles": [
+         *             "registrar"
+         *           ],
+         *           "scopes": [
+         *             "persons:read households:read"
+         *           ],
+         *           "vertical_ids": [
+         *             "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *           ],
+         *           "allowed_programs": [
+         *             "Allowed program"
+         *           ],
+         *           "active": true,
+         *           "auth_source": "local",
+         *           "has_password": true,
+         *           "password_must_change": true,
+         *           "totp_enabled": true,
+         *           "locked_until": null,
+         *           "last_login_at": null,
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
+        UserPage: {
+            data: components["schemas"]["User"][];
+            /** @description pass as cursor for the next page; null at the end */
+            next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "display_name": "Amina Wanjiru Otieno"
+         *     }
+         */
+        UserPatch: {
+            display_name?: string | null;
+            /** Format: email */
+            email?: string | null;
+            roles?: ("root" | "tenant_admin" | "registrar" | "reviewer" | "approver" | "auditor" | "integration")[];
+            /** @description limits the user below its roles’ defaults */
+            scopes?: ("persons:read" | "persons:write" | "households:read" | "households:write" | "relationships:write" | "consents:read" | "consents:write" | "consents:verify" | "programs:read" | "programs:write" | "integrations:read" | "integrations:manage" | "integrations:review" | "integrations:approve" | "exchange:push" | "exchange:pull" | "webhooks:manage" | "audit:read" | "vocabulary:read" | "dci:search" | "sensitive:read")[];
+            vertical_ids?: string[];
+            allowed_programs?: string[];
+            /** @description false ends every session of the user at once */
+            active?: boolean;
+            /**
+             * @description removes the second factor; the user enrols again
+             * @constant
+             */
+            totp_reset?: true;
+            /**
+             * @description lifts a lockout after failed sign-ins
+             * @constant
+             */
+            unlock?: true;
+        };
+        /**
+         * @example {
+         *       "user_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "username": "Username",
+         *       "display_name": "Amina Wanjiru Otieno",
+         *       "email": "amina.otieno@example.org",
+         *       "tenant_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *       "roles": [
+         *         "registrar"
+         *       ],
+         *       "scopes": [
+         *         "persons:read households:read"
+         *       ],
+         *       "vertical_ids": [
+         *         "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071"
+         *       ],
+         *       "allowed_programs": [
+         *         "Allowed program"
+         *       ],
+         *       "active": true,
+         *       "auth_source": "local",
+         *       "has_password": true,
+         *       "password_must_change": true,
+         *       "totp_enabled": true,
+         *       "locked_until": null,
+         *       "last_login_at": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z",
+         *       "one_time_password": "One time password"
+         *     }
+         */
+        UserWithPassword: components["schemas"]["User"] & {
+            /** @description shown once; the user must replace it at first sign-in */
+            one_time_password?: string;
+        };
+        /**
+         * @example {
+         *       "entity": {
+         *         "reference": "Individual/urn:hearth:id:person|0190…"
+         *       }
+         *     }
+         */
         V2AddMemberInput: {
             entity: components["schemas"]["V2RefInput"];
             role?: (components["schemas"]["V2CodeableConceptInput"] | string) | null;
@@ -4598,6 +7037,19 @@ export interface components {
             postalCode?: string | null;
             country?: string | null;
         };
+        /**
+         * @example {
+         *       "resourceType": "Bundle",
+         *       "type": "transaction-response",
+         *       "entry": [
+         *         {
+         *           "response": {
+         *             "status": "201 Created"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         V2Bundle: {
             /** @constant */
             resourceType: "Bundle";
@@ -4619,6 +7071,19 @@ export interface components {
                 };
             }[];
         };
+        /**
+         * @example {
+         *       "type": "transaction",
+         *       "entry": [
+         *         {
+         *           "request": {
+         *             "method": "GET",
+         *             "url": "https://partner.example.org/hearth/events"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         V2BundleInput: {
             /** @constant */
             resourceType?: "Bundle";
@@ -4653,6 +7118,37 @@ export interface components {
             use?: ("home" | "work" | "mobile" | "temp" | "old") | null;
             rank?: number | null;
         };
+        /**
+         * @example {
+         *       "type": "Group",
+         *       "identifier": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "value": "+254712345678"
+         *         }
+         *       ],
+         *       "active": true,
+         *       "groupType": "GroupType",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "quantity": 1,
+         *       "member": [
+         *         {
+         *           "entity": {
+         *             "reference": "ref-2026-0001"
+         *           },
+         *           "period": {
+         *             "start": "2026-03-14"
+         *           },
+         *           "inactive": true
+         *         }
+         *       ],
+         *       "meta": {
+         *         "versionId": "VersionId",
+         *         "lastUpdated": "LastUpdated",
+         *         "source": null
+         *       }
+         *     }
+         */
         V2Group: {
             /** @constant */
             type: "Group";
@@ -4687,6 +7183,27 @@ export interface components {
                 source: string | null;
             };
         };
+        /**
+         * @example {
+         *       "resourceType": "Group",
+         *       "identifier": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#household_number",
+         *           "value": "KSM-000142"
+         *         }
+         *       ],
+         *       "name": "Otieno household",
+         *       "groupType": "household",
+         *       "member": [
+         *         {
+         *           "entity": {
+         *             "reference": "Individual/urn:hearth:id:person|0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f"
+         *           },
+         *           "role": "head"
+         *         }
+         *       ]
+         *     }
+         */
         V2GroupInput: {
             /** @constant */
             type?: "Group";
@@ -4732,6 +7249,20 @@ export interface components {
             period?: components["schemas"]["Period"] | null;
             inactive?: boolean | null;
         };
+        /**
+         * @example {
+         *       "type": "GroupMember",
+         *       "group": {
+         *         "reference": "ref-2026-0001"
+         *       },
+         *       "entity": {
+         *         "reference": "ref-2026-0001"
+         *       },
+         *       "startDate": "StartDate",
+         *       "endedDate": null,
+         *       "status": "active"
+         *     }
+         */
         V2GroupMemberOp: {
             /** @constant */
             type: "GroupMember";
@@ -4756,6 +7287,28 @@ export interface components {
             /** @enum {unknown} */
             status: "active" | "inactive";
         };
+        /**
+         * @example {
+         *       "type": "GroupMembershipList",
+         *       "total": 1,
+         *       "entry": [
+         *         {
+         *           "resource": {
+         *             "type": "GroupMember",
+         *             "group": {
+         *               "reference": "ref-2026-0001"
+         *             },
+         *             "entity": {
+         *               "reference": "ref-2026-0001"
+         *             },
+         *             "startDate": "StartDate",
+         *             "endedDate": null,
+         *             "status": "active"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         V2GroupMembershipList: {
             /** @constant */
             type: "GroupMembershipList";
@@ -4764,7 +7317,10 @@ export interface components {
                 resource: components["schemas"]["V2GroupMemberOp"];
             }[];
         };
-        /** @description JSON Merge Patch (RFC 7396) of a Group */
+        /**
+         * @description JSON Merge Patch (RFC 7396) of a Group
+         * @example {}
+         */
         V2GroupPatchInput: {
             type?: unknown;
             resourceType?: unknown;
@@ -4778,6 +7334,51 @@ export interface components {
             extension?: unknown;
             meta?: unknown;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "type": "Group",
+         *           "identifier": [
+         *             {
+         *               "system": "urn:hearth:vocab:id-type#national_id",
+         *               "value": "+254712345678"
+         *             }
+         *           ],
+         *           "active": true,
+         *           "groupType": "GroupType",
+         *           "name": "Amina Wanjiru Otieno",
+         *           "quantity": 1,
+         *           "member": [
+         *             {
+         *               "entity": {
+         *                 "reference": "ref-2026-0001"
+         *               },
+         *               "period": {
+         *                 "start": "2026-03-14"
+         *               },
+         *               "inactive": true
+         *             }
+         *           ],
+         *           "meta": {
+         *             "versionId": "VersionId",
+         *             "lastUpdated": "LastUpdated",
+         *             "source": null
+         *           }
+         *         }
+         *       ],
+         *       "meta": {
+         *         "total": 1,
+         *         "count": 1,
+         *         "offset": 1
+         *       },
+         *       "links": {
+         *         "self": "/api/v1/persons?limit=50",
+         *         "next": null,
+         *         "prev": null
+         *       }
+         *     }
+         */
         V2GroupSearchResult: {
             data: components["schemas"]["V2Group"][];
             meta: {
@@ -4805,6 +7406,23 @@ export interface components {
             value: string;
             period?: components["schemas"]["Period"] | null;
         };
+        /**
+         * @example {
+         *       "type": "Individual",
+         *       "identifier": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "value": "+254712345678"
+         *         }
+         *       ],
+         *       "active": true,
+         *       "meta": {
+         *         "versionId": "VersionId",
+         *         "lastUpdated": "LastUpdated",
+         *         "source": null
+         *       }
+         *     }
+         */
         V2Individual: {
             /** @constant */
             type: "Individual";
@@ -4874,6 +7492,41 @@ export interface components {
                 source: string | null;
             };
         };
+        /**
+         * @example {
+         *       "resourceType": "Individual",
+         *       "identifier": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "value": "27461938"
+         *         }
+         *       ],
+         *       "name": {
+         *         "text": "Amina Wanjiru Otieno",
+         *         "given": [
+         *           "Amina",
+         *           "Wanjiru"
+         *         ],
+         *         "family": "Otieno"
+         *       },
+         *       "birthDate": "1988-04-12",
+         *       "gender": {
+         *         "coding": [
+         *           {
+         *             "system": "urn:iso:std:iso:5218",
+         *             "code": "2",
+         *             "display": "Female"
+         *           }
+         *         ]
+         *       },
+         *       "telecom": [
+         *         {
+         *           "system": "phone",
+         *           "value": "+254712345678"
+         *         }
+         *       ]
+         *     }
+         */
         V2IndividualInput: {
             /** @constant */
             type?: "Individual";
@@ -4896,7 +7549,10 @@ export interface components {
             /** @description read-only; echoed values are accepted */
             meta?: unknown;
         };
-        /** @description JSON Merge Patch (RFC 7396): null removes a member; arrays replace */
+        /**
+         * @description JSON Merge Patch (RFC 7396): null removes a member; arrays replace
+         * @example {}
+         */
         V2IndividualPatchInput: {
             type?: unknown;
             resourceType?: unknown;
@@ -4912,6 +7568,37 @@ export interface components {
             extension?: unknown;
             meta?: unknown;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "type": "Individual",
+         *           "identifier": [
+         *             {
+         *               "system": "urn:hearth:vocab:id-type#national_id",
+         *               "value": "+254712345678"
+         *             }
+         *           ],
+         *           "active": true,
+         *           "meta": {
+         *             "versionId": "VersionId",
+         *             "lastUpdated": "LastUpdated",
+         *             "source": null
+         *           }
+         *         }
+         *       ],
+         *       "meta": {
+         *         "total": 1,
+         *         "count": 1,
+         *         "offset": 1
+         *       },
+         *       "links": {
+         *         "self": "/api/v1/persons?limit=50",
+         *         "next": null,
+         *         "prev": null
+         *       }
+         *     }
+         */
         V2IndividualSearchResult: {
             data: components["schemas"]["V2Individual"][];
             meta: {
@@ -4925,6 +7612,30 @@ export interface components {
                 prev: string | null;
             };
         };
+        /**
+         * @example {
+         *       "type": "Program",
+         *       "identifier": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "value": "+254712345678"
+         *         }
+         *       ],
+         *       "active": true,
+         *       "name": "Amina Wanjiru Otieno",
+         *       "programType": "ProgramType",
+         *       "targetType": "individual",
+         *       "status": "active",
+         *       "period": {
+         *         "start": "2026-03-14"
+         *       },
+         *       "meta": {
+         *         "versionId": "VersionId",
+         *         "lastUpdated": "LastUpdated",
+         *         "source": null
+         *       }
+         *     }
+         */
         V2Program: {
             /** @constant */
             type: "Program";
@@ -4956,6 +7667,29 @@ export interface components {
                 source: string | null;
             };
         };
+        /**
+         * @example {
+         *       "type": "ProgramMembership",
+         *       "identifier": [
+         *         {
+         *           "system": "urn:hearth:vocab:id-type#national_id",
+         *           "value": "+254712345678"
+         *         }
+         *       ],
+         *       "program": {
+         *         "reference": "ref-2026-0001"
+         *       },
+         *       "beneficiary": {
+         *         "reference": "ref-2026-0001"
+         *       },
+         *       "status": "active",
+         *       "meta": {
+         *         "versionId": "VersionId",
+         *         "lastUpdated": "LastUpdated",
+         *         "source": null
+         *       }
+         *     }
+         */
         V2ProgramMembership: {
             /** @constant */
             type: "ProgramMembership";
@@ -4985,6 +7719,16 @@ export interface components {
                 source: string | null;
             };
         };
+        /**
+         * @example {
+         *       "program": {
+         *         "reference": "Individual/urn:hearth:id:person|0190…"
+         *       },
+         *       "beneficiary": {
+         *         "reference": "Individual/urn:hearth:id:person|0190…"
+         *       }
+         *     }
+         */
         V2ProgramMembershipInput: {
             /** @constant */
             type?: "ProgramMembership";
@@ -5004,6 +7748,43 @@ export interface components {
             /** @description read-only; echoed values are accepted */
             meta?: unknown;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "type": "ProgramMembership",
+         *           "identifier": [
+         *             {
+         *               "system": "urn:hearth:vocab:id-type#national_id",
+         *               "value": "+254712345678"
+         *             }
+         *           ],
+         *           "program": {
+         *             "reference": "ref-2026-0001"
+         *           },
+         *           "beneficiary": {
+         *             "reference": "ref-2026-0001"
+         *           },
+         *           "status": "active",
+         *           "meta": {
+         *             "versionId": "VersionId",
+         *             "lastUpdated": "LastUpdated",
+         *             "source": null
+         *           }
+         *         }
+         *       ],
+         *       "meta": {
+         *         "total": 1,
+         *         "count": 1,
+         *         "offset": 1
+         *       },
+         *       "links": {
+         *         "self": "/api/v1/persons?limit=50",
+         *         "next": null,
+         *         "prev": null
+         *       }
+         *     }
+         */
         V2ProgramMembershipSearchResult: {
             data: components["schemas"]["V2ProgramMembership"][];
             meta: {
@@ -5017,6 +7798,44 @@ export interface components {
                 prev: string | null;
             };
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "type": "Program",
+         *           "identifier": [
+         *             {
+         *               "system": "urn:hearth:vocab:id-type#national_id",
+         *               "value": "+254712345678"
+         *             }
+         *           ],
+         *           "active": true,
+         *           "name": "Amina Wanjiru Otieno",
+         *           "programType": "ProgramType",
+         *           "targetType": "individual",
+         *           "status": "active",
+         *           "period": {
+         *             "start": "2026-03-14"
+         *           },
+         *           "meta": {
+         *             "versionId": "VersionId",
+         *             "lastUpdated": "LastUpdated",
+         *             "source": null
+         *           }
+         *         }
+         *       ],
+         *       "meta": {
+         *         "total": 1,
+         *         "count": 1,
+         *         "offset": 1
+         *       },
+         *       "links": {
+         *         "self": "/api/v1/persons?limit=50",
+         *         "next": null,
+         *         "prev": null
+         *       }
+         *     }
+         */
         V2ProgramSearchResult: {
             data: components["schemas"]["V2Program"][];
             meta: {
@@ -5037,6 +7856,13 @@ export interface components {
             type?: string;
         };
         V2RefInput: components["schemas"]["V2ReferenceInput"] | string;
+        /**
+         * @example {
+         *       "entity": {
+         *         "reference": "Individual/urn:hearth:id:person|0190…"
+         *       }
+         *     }
+         */
         V2RemoveMemberInput: {
             entity: components["schemas"]["V2RefInput"];
             /** Format: date */
@@ -5046,6 +7872,11 @@ export interface components {
             /** @description a generic reason code */
             reasonCode?: string;
         };
+        /**
+         * @example {
+         *       "verification_status": "verified"
+         *     }
+         */
         VerifyBody: {
             /** @default verified */
             verification_status: "verified" | "provisional";
@@ -5078,9 +7909,41 @@ export interface components {
             reason_text: string | null;
             masked_fields: string[];
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "version_id": 3,
+         *           "changed_at": "2026-03-14T09:30:00Z",
+         *           "changed_by": null,
+         *           "source_system": null,
+         *           "change": "create",
+         *           "fields": [
+         *             "date_of_birth"
+         *           ],
+         *           "old_values": null,
+         *           "new_values": null,
+         *           "reason_code": "OTHER",
+         *           "reason_text": "Corrected after a field visit",
+         *           "masked_fields": [
+         *             "date_of_birth"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         VersionEntryList: {
             data: components["schemas"]["VersionEntry"][];
         };
+        /**
+         * @example {
+         *       "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "code": "HEALTH",
+         *       "name": "Amina Wanjiru Otieno",
+         *       "is_system": true,
+         *       "created_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Vertical: {
             /** Format: uuid */
             vertical_id: string;
@@ -5090,11 +7953,30 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @example {
+         *       "code": "SOCIAL",
+         *       "name": "Amina Wanjiru Otieno"
+         *     }
+         */
         VerticalCreate: {
             /** @example SOCIAL */
             code: string;
             name: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "code": "HEALTH",
+         *           "name": "Amina Wanjiru Otieno",
+         *           "is_system": true,
+         *           "created_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ]
+         *     }
+         */
         VerticalList: {
             data: components["schemas"]["Vertical"][];
         };
@@ -5106,6 +7988,15 @@ export interface components {
             name: string;
             extendable: boolean;
         };
+        /**
+         * @example {
+         *       "code": "national_id",
+         *       "display": "National ID",
+         *       "system": "urn:hearth:vocab:id-type",
+         *       "is_system": true,
+         *       "deprecated": true
+         *     }
+         */
         VocabularyCode: {
             /** @example national_id */
             code: string;
@@ -5120,18 +8011,70 @@ export interface components {
             is_system: boolean;
             deprecated: boolean;
         };
+        /**
+         * @example {
+         *       "code": "refugee_card",
+         *       "display": "Refugee card"
+         *     }
+         */
         VocabularyCodeCreate: {
             /** @example refugee_card */
             code: string;
             /** @example Refugee card */
             display: string;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "code": "national_id",
+         *           "display": "National ID",
+         *           "system": "urn:hearth:vocab:id-type",
+         *           "is_system": true,
+         *           "deprecated": true
+         *         }
+         *       ]
+         *     }
+         */
         VocabularyCodeList: {
             data: components["schemas"]["VocabularyCode"][];
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "code": "id-type",
+         *           "namespace": "urn:hearth:vocab:id-type",
+         *           "name": "Amina Wanjiru Otieno",
+         *           "extendable": true
+         *         }
+         *       ]
+         *     }
+         */
         VocabularyList: {
             data: components["schemas"]["Vocabulary"][];
         };
+        /**
+         * @example {
+         *       "webhook_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *       "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *       "contract_id": null,
+         *       "target_url": "https://partner.example.org/hearth/events",
+         *       "event_types": [
+         *         "person.updated"
+         *       ],
+         *       "active_from": "2026-03-14T09:30:00Z",
+         *       "active_until": null,
+         *       "status": "active",
+         *       "public_key_id": "whk-2026-01",
+         *       "rotated_at": null,
+         *       "disabled_at": null,
+         *       "disable_reason_code": null,
+         *       "version_id": 3,
+         *       "created_at": "2026-03-14T09:30:00Z",
+         *       "updated_at": "2026-03-14T09:30:00Z"
+         *     }
+         */
         Webhook: {
             /** Format: uuid */
             webhook_id: string;
@@ -5163,6 +8106,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "target_url": "https://partner.example.org/hearth/events",
+         *       "event_types": [
+         *         "person.created"
+         *       ],
+         *       "active_from": "2026-03-14T09:30:00Z"
+         *     }
+         */
         WebhookCreate: {
             /**
              * @description https URL that receives POSTed events; loopback, private and link-local hosts are refused
@@ -5186,11 +8138,42 @@ export interface components {
              */
             contract_id?: string | null;
         };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "webhook_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "integration_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "contract_id": null,
+         *           "target_url": "https://partner.example.org/hearth/events",
+         *           "event_types": [
+         *             "person.updated"
+         *           ],
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "status": "active",
+         *           "public_key_id": "whk-2026-01",
+         *           "rotated_at": null,
+         *           "disabled_at": null,
+         *           "disable_reason_code": null,
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
         WebhookPage: {
             data: components["schemas"]["Webhook"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
         };
+        /**
+         * @example {
+         *       "target_url": "https://partner.example.org/hearth/events"
+         *     }
+         */
         WebhookPatch: {
             /**
              * @description https URL that receives POSTed events; loopback, private and link-local hosts are refused
@@ -6074,6 +9057,7 @@ export interface components {
         program_id: string;
         client_id: string;
         webhook_id: string;
+        user_id: string;
         contract_id: string;
         /** @description meta.versionId, e.g. "3" */
         "headerif-match": string;
@@ -6087,6 +9071,7 @@ export interface components {
         /** @description Program/{system}|{value} */
         queryprogram: string;
         tenant_id: string;
+        querytenant_id: string;
         querypartner_type: "government" | "NGO" | "private" | "international";
         exchange_id: string;
         queryinclude_deprecated: boolean;
@@ -6485,7 +9470,7 @@ export interface operations {
                 limit?: components["parameters"]["querylimit"];
                 /** @description opaque cursor from next_cursor of the previous page */
                 cursor?: components["parameters"]["querycursor"];
-                tenant_id?: string;
+                tenant_id?: components["parameters"]["querytenant_id"];
             };
             header?: never;
             path?: never;
@@ -6631,6 +9616,421 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listAuthProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the Providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Providers"];
+                };
+            };
+            /** @description Request headers are larger than the server accepts (answered by Node, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON or application/x-www-form-urlencoded */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginBody"];
+            };
+        };
+        responses: {
+            /** @description OK: the SessionOut */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the SessionOut */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description OK: the SessionOut */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    setupTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the TotpSetup */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpSetup"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpConfirm"];
+            };
+        };
+        responses: {
+            /** @description OK: the SessionOut */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    startOidcLogin: {
+        parameters: {
+            query?: {
+                return_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description redirect (Location header) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    completeOidcLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description redirect (Location header) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description page size (≤ 200) */
+                limit?: components["parameters"]["querylimit"];
+                /** @description opaque cursor from next_cursor of the previous page */
+                cursor?: components["parameters"]["querycursor"];
+                tenant_id?: components["parameters"]["querytenant_id"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of User (pass next_cursor as cursor for the next) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Created: the UserWithPassword */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserWithPassword"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["user_id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the User */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["user_id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            /** @description OK: the User */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+        };
+    };
+    deactivateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["user_id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the User */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    activateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["user_id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the User */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    resetUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["user_id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the PasswordReset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordReset"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7543,6 +10943,8 @@ export interface operations {
                 cursor?: components["parameters"]["querycursor"];
                 /** @description client id of the actor */
                 actor?: string;
+                /** @description the signed-in person who acted */
+                user_id?: string;
                 resource_type?: string;
                 resource_id?: string;
                 action?: string;

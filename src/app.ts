@@ -1,4 +1,5 @@
 import qs from 'node:querystring';
+import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAuditHook } from './audit/hook.js';
@@ -13,8 +14,10 @@ import type { Database } from './db/database.js';
 import { dciRoutes } from './faces/dci/routes.js';
 import { dciSenderRoutes } from './faces/dci/sender-routes.js';
 import { g2pFace } from './faces/g2p/routes.js';
+import { clientErrorHandler, frameworkErrorHandler } from './faces/raw-errors.js';
 import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
+import { registerInputGuard } from './http/input-guard.js';
 import { loggerOptions } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
 import { sendProblem, toAppError } from './http/problem.js';
@@ -32,7 +35,10 @@ import { householdRoutes } from './registry/household-routes.js';
 import { personRoutes } from './registry/person-routes.js';
 import { registryRoutes } from './registry/registry-routes.js';
 import { createServices, type Services } from './services.js';
+import { oidcRoutes } from './sessions/oidc-routes.js';
+import { sessionRoutes } from './sessions/routes.js';
 import { tenancyRoutes } from './tenancy/routes.js';
+import { userRoutes } from './users/routes.js';
 import { vocabularyRoutes } from './vocabulary/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import './http/route-auth.js';
@@ -77,6 +83,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
+    // Refusals before routing, in the contract's shape (problem+json, G2P, DCI, OAuth).
+    frameworkErrors: frameworkErrorHandler(config.dci.participantId),
+    clientErrorHandler: clientErrorHandler(config.dci.participantId),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -128,9 +137,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   );
 
   registerMetricsHooks(app, metrics);
+  registerInputGuard(app);
+  // Parses the session cookie before the auth hook reads it.
+  await app.register(fastifyCookie);
   registerAuthHooks(app, {
     db,
     authenticator: services.authenticator,
+    sessions: services.sessions,
     limiter: services.limiter,
     defaultRateLimit: config.rateLimitPerMinute,
     basicVerifyRateLimit: config.tokenRateLimitPerMinute,
@@ -142,6 +155,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(authRoutes);
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);
+  await app.register(sessionRoutes);
+  await app.register(oidcRoutes);
+  await app.register(userRoutes);
   await app.register(integrationRoutes);
   await app.register(exchangeRoutes);
   await app.register(auditRoutes);

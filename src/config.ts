@@ -30,6 +30,50 @@ export interface Config {
   exchangeMaxRecords: number;
   webhooks: WebhookConfig;
   dci: DciConfig;
+  users: UsersConfig;
+  sessions: SessionConfig;
+  /** Sign-in through an OpenID Connect provider; null when HEARTH_OIDC_ISSUER is unset. */
+  oidc: OidcConfig | null;
+}
+
+/** Local accounts (src/users). */
+export interface UsersConfig {
+  /** First administrator: a ROOT user with these credentials exists after start. */
+  rootUsername: string | null;
+  rootPassword: string | null;
+  passwordMinLength: number;
+  /** Failed sign-ins in a row before the account is locked for a while. */
+  maxFailedLogins: number;
+  /** First lockout; each further failure while over the limit doubles it, up to an hour. */
+  lockoutSeconds: number;
+}
+
+/** Browser sessions (src/sessions). */
+export interface SessionConfig {
+  /** A session unused this long ends. */
+  idleSeconds: number;
+  /** A session ends this long after sign-in, however busy. */
+  absoluteSeconds: number;
+  /** Secure cookie attribute: off only for http://localhost and NODE_ENV development/test. */
+  cookieSecure: boolean;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+  /** Shown on the sign-in page ("Sign in with …"). */
+  name: string;
+  scopes: string;
+  /** Claim (dot path) holding the user's roles, e.g. realm_access.roles for Keycloak. */
+  rolesClaim: string;
+  /** Claim holding the tenant code. */
+  tenantClaim: string;
+  usernameClaim: string;
+  /** Provider role → Hearth role; a provider role not listed maps to the Hearth role of the same name. */
+  roleMap: Record<string, string>;
+  /** Allows an http:// issuer (development and tests only). */
+  allowInsecure: boolean;
 }
 
 /** The DCI Social Registry face (src/faces/dci); callbacks use the webhook delivery settings. */
@@ -125,6 +169,24 @@ export const CONFIG_VARIABLES = [
   'HEARTH_DCI_MAX_BATCH',
   'HEARTH_DCI_REPLAY_WINDOW',
   'HEARTH_DCI_POVERTY_SCORE_FIELD',
+  'HEARTH_ROOT_USERNAME',
+  'HEARTH_ROOT_PASSWORD',
+  'HEARTH_PASSWORD_MIN_LENGTH',
+  'HEARTH_LOGIN_MAX_FAILURES',
+  'HEARTH_LOGIN_LOCKOUT_SECONDS',
+  'HEARTH_SESSION_IDLE_MINUTES',
+  'HEARTH_SESSION_MAX_HOURS',
+  'HEARTH_OIDC_ISSUER',
+  'HEARTH_OIDC_CLIENT_ID',
+  'HEARTH_OIDC_CLIENT_SECRET',
+  'HEARTH_OIDC_NAME',
+  'HEARTH_OIDC_SCOPES',
+  'HEARTH_OIDC_ROLES_CLAIM',
+  'HEARTH_OIDC_TENANT_CLAIM',
+  'HEARTH_OIDC_USERNAME_CLAIM',
+  'HEARTH_OIDC_ROLE_MAP',
+  'HEARTH_OIDC_ALLOW_INSECURE',
+  'NODE_ENV',
 ] as const;
 
 class Reader {
@@ -251,6 +313,79 @@ function loadWebhookConfig(r: Reader): WebhookConfig {
   };
 }
 
+function loadUsersConfig(r: Reader): UsersConfig {
+  const rootUsername = r.optional('HEARTH_ROOT_USERNAME');
+  const rootPassword = r.optional('HEARTH_ROOT_PASSWORD');
+  const passwordMinLength = r.int('HEARTH_PASSWORD_MIN_LENGTH', 12, 8, 128);
+  if ((rootUsername === null) !== (rootPassword === null)) {
+    r.problems.push('HEARTH_ROOT_USERNAME and HEARTH_ROOT_PASSWORD must be set together');
+  }
+  if (rootUsername !== null && !/^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$/.test(rootUsername)) {
+    r.problems.push('HEARTH_ROOT_USERNAME must be 2 to 100 letters, digits, dots, dashes, underscores or @');
+  }
+  if (rootPassword !== null && rootPassword.length < passwordMinLength) {
+    r.problems.push(`HEARTH_ROOT_PASSWORD must be at least ${passwordMinLength} characters`);
+  }
+  return {
+    rootUsername,
+    rootPassword,
+    passwordMinLength,
+    maxFailedLogins: r.int('HEARTH_LOGIN_MAX_FAILURES', 5, 1, 100),
+    lockoutSeconds: r.int('HEARTH_LOGIN_LOCKOUT_SECONDS', 60, 1, 3600),
+  };
+}
+
+function isLocalUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+function loadSessionConfig(r: Reader, publicUrl: string): SessionConfig {
+  const nodeEnv = r.str('NODE_ENV', 'production');
+  return {
+    idleSeconds: r.int('HEARTH_SESSION_IDLE_MINUTES', 30, 1, 24 * 60) * 60,
+    absoluteSeconds: r.int('HEARTH_SESSION_MAX_HOURS', 12, 1, 24 * 30) * 3600,
+    cookieSecure: !(isLocalUrl(publicUrl) || nodeEnv === 'development' || nodeEnv === 'test'),
+  };
+}
+
+function loadOidcConfig(r: Reader): OidcConfig | null {
+  const issuer = r.optional('HEARTH_OIDC_ISSUER');
+  if (issuer === null) return null;
+  const allowInsecure = r.bool('HEARTH_OIDC_ALLOW_INSECURE', false);
+  checkUrl(r, 'HEARTH_OIDC_ISSUER', issuer, allowInsecure ? ['https:', 'http:'] : ['https:']);
+  const clientId = r.optional('HEARTH_OIDC_CLIENT_ID');
+  if (clientId === null) r.problems.push('HEARTH_OIDC_CLIENT_ID is required with HEARTH_OIDC_ISSUER');
+  const roleMap: Record<string, string> = {};
+  for (const pair of (r.optional('HEARTH_OIDC_ROLE_MAP') ?? '').split(',').filter((p) => p.trim())) {
+    const m = /^\s*([^=\s]{1,200})\s*=\s*([a-z_]{1,40})\s*$/.exec(pair);
+    if (!m) r.problems.push(`HEARTH_OIDC_ROLE_MAP must be provider-role=hearth-role pairs, got "${pair}"`);
+    else roleMap[m[1]] = m[2];
+  }
+  let host = issuer;
+  try {
+    host = new URL(issuer).host;
+  } catch {
+    // reported by checkUrl
+  }
+  return {
+    issuer,
+    clientId: clientId ?? '',
+    clientSecret: r.optional('HEARTH_OIDC_CLIENT_SECRET'),
+    name: r.str('HEARTH_OIDC_NAME', host),
+    scopes: r.str('HEARTH_OIDC_SCOPES', 'openid profile email'),
+    rolesClaim: r.str('HEARTH_OIDC_ROLES_CLAIM', 'roles'),
+    tenantClaim: r.str('HEARTH_OIDC_TENANT_CLAIM', 'hearth_tenant'),
+    usernameClaim: r.str('HEARTH_OIDC_USERNAME_CLAIM', 'preferred_username'),
+    roleMap,
+    allowInsecure,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env);
   const port = r.int('PORT', 8080, 0, 65535);
@@ -295,6 +430,9 @@ export function loadConfig(env: Env = process.env): Config {
     exchangeMaxRecords: r.int('HEARTH_EXCHANGE_MAX_RECORDS', 10_000, 1, 1_000_000),
     webhooks: loadWebhookConfig(r),
     dci: loadDciConfig(r, publicUrl),
+    users: loadUsersConfig(r),
+    sessions: loadSessionConfig(r, publicUrl),
+    oidc: loadOidcConfig(r),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
+import { firstBootRootUser } from './users/first-boot.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -37,6 +38,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
         app.log.warn(
           { client_id: first.client_id, credentials_file: first.file },
           'first start: created a ROOT API client; its secret is in the credentials file (read it, then delete it)',
+        );
+      }
+    }
+    if (config.users.rootUsername && config.users.rootPassword) {
+      const outcome = await app.hearth.services.users.ensureRootUser(
+        config.users.rootUsername,
+        config.users.rootPassword,
+      );
+      app.log.info({ username: config.users.rootUsername, outcome }, 'bootstrap ROOT user');
+    } else if (config.databaseUrl === null) {
+      const first = await firstBootRootUser(app.hearth.services.users, config.dataDir);
+      if (first) {
+        app.log.warn(
+          { username: first.username, credentials_file: first.file },
+          'first start: created the first administrator; its one-time password is in the credentials file (sign in, change it, delete the file)',
         );
       }
     }

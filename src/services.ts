@@ -39,8 +39,11 @@ import { createPersonSearch } from './registry/person-search.js';
 import { createPersonService } from './registry/person-service.js';
 import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
+import { createOidcSignIn } from './sessions/oidc.js';
+import { createSessionService } from './sessions/service.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
+import { createUserService } from './users/service.js';
 import { seedVocabularies } from './vocabulary/seed.js';
 import { createVocabularyService } from './vocabulary/service.js';
 import { setupWebhooks } from './webhooks/setup.js';
@@ -99,6 +102,17 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   });
   const attachments = createAttachmentService(db);
   const clients = createClientService(db, clientCache, verticals);
+  // People: accounts and browser sessions. Sessions are read from the database on every request
+  // (no per-process cache), so deactivation and sign-out hold in every process at once.
+  const users = createUserService({ db, verticals, config: config.users });
+  const sessions = createSessionService({ db, config, limiter });
+  const oidc = config.oidc
+    ? createOidcSignIn({ db, config: config.oidc, publicUrl: config.publicUrl, sessions })
+    : null;
+  jobs.addPeriodic('sessions.sweep', 15 * 60_000, async () => {
+    await sessions.sweep();
+    await oidc?.sweep();
+  });
   const integrations = createIntegrationService(db, { clients, clientCache, verticals });
   const exchanges = createExchangeService({
     db,
@@ -158,6 +172,9 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     tenants,
     verticals,
     clients,
+    users,
+    sessions,
+    oidc,
     integrations,
     exchanges,
     dispatcher,

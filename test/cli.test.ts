@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { verifySecret } from '../src/auth/secrets.js';
 import { main } from '../src/cli/main.js';
 import type { Database } from '../src/db/database.js';
 import { openDatabase } from '../src/db/open.js';
@@ -158,4 +159,36 @@ describe('hearth command line', () => {
     expect(twice.err).toMatch(/already holds persons/);
     expect((await hearth('demo', '--persons', 'many')).code).toBe(2);
   }, 120_000);
+  it('creates a user with a one-time password and resets it', async () => {
+    expect((await hearth('tenant', 'create', '--code', 'cli-usr', '--name', 'CLI users')).code).toBe(0);
+    const made = await hearth(
+      'user',
+      'create',
+      '--tenant',
+      'cli-usr',
+      '--username',
+      'cli.clerk',
+      '--roles',
+      'registrar',
+    );
+    expect(made.code, made.err).toBe(0);
+    const user = JSON.parse(made.out);
+    expect(user).toMatchObject({ username: 'cli.clerk', roles: ['registrar'], password_must_change: true });
+    expect(user.one_time_password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const hashOf = () =>
+      withDb(async (db) => {
+        const { rows } = await db.query<{ password_hash: string }>(
+          'SELECT password_hash FROM users WHERE username = $1',
+          ['CLI.Clerk'],
+        );
+        return rows[0].password_hash;
+      });
+    expect(await verifySecret(user.one_time_password, await hashOf())).toBe(true);
+    const reset = await hearth('user', 'reset-password', '--username', 'cli.clerk');
+    expect(reset.code, reset.err).toBe(0);
+    const next = JSON.parse(reset.out).one_time_password;
+    expect(next).not.toBe(user.one_time_password);
+    expect(await verifySecret(next, await hashOf())).toBe(true);
+    expect((await hearth('user', 'create', '--username', 'x')).code).toBe(2);
+  });
 });

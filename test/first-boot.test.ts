@@ -36,6 +36,20 @@ describe('first start of the embedded database', () => {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(tenants.status).toBe(200);
+      // The first administrator: a one-time password in an owner-only file beside the client's.
+      const userFile = path.join(tmp, 'root-user-credentials.json');
+      expect(fs.statSync(userFile).mode & 0o777).toBe(0o600);
+      const admin = JSON.parse(fs.readFileSync(userFile, 'utf8'));
+      const login = await fetch(`${first.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: admin.username, password: admin.password }),
+      });
+      expect(login.status).toBe(200);
+      const session = (await login.json()) as { user: { is_root: boolean }; restriction: string | null };
+      expect(session.user.is_root).toBe(true);
+      expect(session.restriction).toBe('password_change');
+      fs.rmSync(userFile);
     } finally {
       await first.stop();
     }
@@ -47,8 +61,13 @@ describe('first start of the embedded database', () => {
         `SELECT count(*)::int AS n FROM api_clients WHERE 'root' = ANY(roles)`,
       );
       expect(rows[0].n).toBe(1);
+      expect(fs.existsSync(path.join(tmp, 'root-user-credentials.json'))).toBe(false);
+      const users = await second.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM users WHERE 'root' = ANY(roles)`,
+      );
+      expect(users.rows[0].n).toBe(1);
     } finally {
       await second.stop();
     }
-  });
+  }, 240_000);
 });

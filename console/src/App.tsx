@@ -3,6 +3,12 @@ import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useSession } from './api/session';
 import { Shell } from './layout/Shell';
 import { Dashboard } from './pages/Dashboard';
+import { HouseholdDetail } from './pages/HouseholdDetail';
+import { HouseholdNew } from './pages/HouseholdNew';
+import { Households } from './pages/Households';
+import { PersonDetail } from './pages/PersonDetail';
+import { PersonNew } from './pages/PersonNew';
+import { Persons } from './pages/Persons';
 import { SignIn } from './pages/SignIn';
 
 export function App() {
@@ -31,6 +37,12 @@ export function App() {
       />
       <Route element={<Shell />}>
         <Route index element={<Dashboard />} />
+        <Route path="persons" element={<Persons />} />
+        <Route path="persons/new" element={<PersonNew />} />
+        <Route path="persons/:personId" element={<PersonDetail />} />
+        <Route path="households" element={<Households />} />
+        <Route path="households/new" element={<HouseholdNew />} />
+        <Route path="households/:householdId" element={<HouseholdDetail />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -9,6 +9,8 @@ export type Outcome = 'success' | 'failure' | 'denied';
 export interface AuditEvent {
   tenantId: string | null;
   actorId: string | null;
+  /** Public id of the signed-in person who acted (null for API clients and the system). */
+  userId?: string | null;
   action: string;
   resourceType?: string | null;
   resourceId?: string | null;
@@ -39,6 +41,7 @@ export interface StoredAuditEvent {
   program_id: string | null;
   severity: 'normal' | 'elevated';
   details: Record<string, unknown> | null;
+  user_id: string | null;
 }
 
 export function canonicalAuditText(e: StoredAuditEvent): string {
@@ -58,6 +61,8 @@ export function canonicalAuditText(e: StoredAuditEvent): string {
     e.program_id,
     e.severity,
     e.details,
+    // Appended only when set, so events stored before users existed keep their hashes.
+    ...(e.user_id ? [e.user_id] : []),
   ]);
 }
 
@@ -83,6 +88,7 @@ function toStored(event: AuditEvent): StoredAuditEvent {
     program_id: event.programId ?? null,
     severity: event.severity ?? 'normal',
     details: event.details ?? null,
+    user_id: event.userId ?? null,
   };
 }
 
@@ -116,7 +122,7 @@ export async function appendAudit(q: Queryable, event: AuditEvent): Promise<void
   }
   const stored = toStored(event);
   await q.query(
-    'SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)',
+    'SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)',
     [
       stored.tenant_id ?? NIL_UUID,
       stored.event_id,
@@ -135,6 +141,7 @@ export async function appendAudit(q: Queryable, event: AuditEvent): Promise<void
       stored.severity,
       stored.details === null ? null : JSON.stringify(stored.details),
       canonicalAuditText(stored),
+      stored.user_id,
     ],
   );
 }
@@ -170,6 +177,7 @@ export function auditOf(
   return {
     tenantId: actor.tenantId,
     actorId: actor.principal.clientId,
+    userId: actor.principal.userId ?? null,
     action,
     resourceType: resource.type,
     resourceId: resource.id,

@@ -21,6 +21,7 @@ function requestEvent(request: FastifyRequest, status: number): AuditEvent | nul
   return {
     tenantId: actor?.tenantId ?? null,
     actorId: actor?.principal.clientId ?? null,
+    userId: actor?.principal.userId ?? null,
     action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
     resourceType: 'api',
     resourceId: request.url.split('?')[0].slice(0, 500),

@@ -5,7 +5,8 @@ export const AuditEventSchema = Type.Object({
   event_id: Uuid(),
   timestamp: DateTime(),
   tenant_id: Nullable(Uuid()),
-  actor_id: Nullable(Type.String()),
+  actor_id: Nullable(Type.String({ description: 'client id (for a signed-in person: user:<username>)' })),
+  user_id: Nullable(Type.String({ description: 'public id of the signed-in person who acted, if any' })),
   action: Type.String(),
   resource_type: Nullable(Type.String()),
   resource_id: Nullable(Type.String()),
@@ -24,6 +25,7 @@ export const AuditQuery = Type.Object(
   {
     ...PageQuery,
     actor: Type.Optional(Type.String({ maxLength: 200, description: 'client id of the actor' })),
+    user_id: Type.Optional(Uuid('the signed-in person who acted')),
     resource_type: Type.Optional(Type.String({ maxLength: 100 })),
     resource_id: Type.Optional(Type.String({ maxLength: 500 })),
     action: Type.Optional(Type.String({ maxLength: 200 })),

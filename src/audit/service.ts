@@ -10,7 +10,7 @@ import type { AuditEventOut, AuditQuery } from './schemas.js';
 type Row = StoredAuditEvent & { seq: number; prev_hash: Buffer; hash: Buffer };
 
 const COLUMNS = `event_id, occurred_at, tenant_id, actor_id, action, resource_type, resource_id, outcome, status,
-  correlation_id, ip, vertical_id, program_id, severity, details`;
+  correlation_id, ip, vertical_id, program_id, severity, details, user_id`;
 
 export function createAuditService(db: Database, buffer: AuditBuffer) {
   return {
@@ -28,6 +28,7 @@ export function createAuditService(db: Database, buffer: AuditBuffer) {
               AND ($7::text IS NULL OR outcome = $7)
               AND ($8::timestamptz IS NULL OR occurred_at >= $8)
               AND ($9::timestamptz IS NULL OR occurred_at < $9)
+              AND ($11::text IS NULL OR user_id = $11)
             ORDER BY event_id LIMIT $10`,
           [
             key,
@@ -40,6 +41,7 @@ export function createAuditService(db: Database, buffer: AuditBuffer) {
             q.since ?? null,
             q.until ?? null,
             q.limit + 1,
+            q.user_id ?? null,
           ],
         );
         return rows;

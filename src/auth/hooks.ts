@@ -4,6 +4,7 @@ import { AppError } from '../http/errors.js';
 import type { RouteAuth } from '../http/route-auth.js';
 import { isUuid } from '../lib/ids.js';
 import type { RateDecision, RateLimiter } from '../ratelimit/limiter.js';
+import { SESSION_COOKIE, type SessionService } from '../sessions/service.js';
 import { findTenant } from '../tenancy/repo.js';
 import { type Authenticator, parseBasic, parseBearer } from './authenticator.js';
 import type { Actor, Principal } from './principal.js';
@@ -39,6 +40,8 @@ function unauthenticated(detail: string, basic: boolean): AppError {
 export interface AuthDeps {
   db: Database;
   authenticator: Authenticator;
+  /** Browser sessions (cookie) of signed-in people; absent in apps built without them. */
+  sessions?: SessionService;
   limiter: RateLimiter;
   defaultRateLimit: number;
   /** Per minute, per IP and per client id: Basic credentials that must be hashed to be checked. */
@@ -52,7 +55,11 @@ async function resolvePrincipal(
 ) {
   const header = request.headers.authorization;
   const basic = auth.scheme === 'basic';
-  if (!header) throw unauthenticated('authentication is required', basic);
+  if (!header) {
+    const cookie = request.cookies?.[SESSION_COOKIE];
+    if (cookie && deps.sessions) return fromSession(deps.sessions, request, cookie);
+    throw unauthenticated('authentication is required', basic);
+  }
   try {
     // Routes that take HTTP Basic (G2P face) also take a bearer token of the same client.
     if (basic && !/^Bearer\s/i.test(header)) {
@@ -76,6 +83,23 @@ async function resolvePrincipal(
     }
     throw err;
   }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A signed-in person: the session cookie stands for the credentials, so a request that changes
+ * something must also carry the session's CSRF token (a cross-site form cannot read it). A request
+ * with an Authorization header never reaches here: bearer clients are not affected.
+ */
+async function fromSession(sessions: SessionService, request: FastifyRequest, cookie: string) {
+  const session = await sessions.resolve(cookie);
+  if (!SAFE_METHODS.has(request.method)) {
+    const raw = request.headers['x-csrf-token'];
+    sessions.assertCsrf(session, Array.isArray(raw) ? raw[0] : raw);
+  }
+  sessions.assertUnrestricted(session);
+  return session.principal;
 }
 
 /** ROOT may act in one tenant named by X-Tenant-Id; anyone else's header must match their own tenant. */

@@ -8,7 +8,13 @@ import { rateLimited } from './hooks.js';
 import { isScope, type Scope } from './scopes.js';
 import type { IssuedToken, TokenService } from './tokens.js';
 
-type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
+type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unauthorized_client'
+  | 'temporarily_unavailable';
 
 /** RFC 6749 §5.2 error, rendered with both the OAuth fields and the problem fields. */
 export function oauthError(error: OAuthErrorCode, description: string): AppError {
@@ -18,6 +24,31 @@ export function oauthError(error: OAuthErrorCode, description: string): AppError
     status,
     extra: { error, error_description: description },
     headers: error === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="hearth"' } : undefined,
+  });
+}
+
+/**
+ * Any refusal of a token endpoint with the RFC 6749 §5.2 `error` member it needs: malformed,
+ * oversized, wrongly typed or invalid requests are `invalid_request`, 401 `invalid_client`, 403
+ * `unauthorized_client`; 429 and 5xx, for which §5.2 has no code, `temporarily_unavailable` (the
+ * registry's code for the same condition at the authorization endpoint). Decision 0071.
+ */
+export function asOAuthError(err: AppError): AppError {
+  if (err.extra?.error) return err;
+  const s = err.status;
+  const error: OAuthErrorCode =
+    s === 401
+      ? 'invalid_client'
+      : s === 403
+        ? 'unauthorized_client'
+        : s === 429 || s >= 500
+          ? 'temporarily_unavailable'
+          : 'invalid_request';
+  return new AppError(err.code, err.message, {
+    status: s,
+    errors: err.errors,
+    headers: err.headers,
+    extra: { ...err.extra, error, error_description: err.message },
   });
 }
 

@@ -18,6 +18,9 @@ export interface Principal {
   sourceSystem: string | null;
   rateLimitPerMinute: number | null;
   isRoot: boolean;
+  /** Public id of the signed-in person acting through a browser session (absent for API clients). */
+  userId?: string | null;
+  username?: string | null;
 }
 
 export function hasScope(p: Principal, scope: Scope): boolean {

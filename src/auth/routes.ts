@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { buildProblem, toAppError } from '../http/problem.js';
 import { errorResponses } from '../http/schemas.js';
-import { clientCredentialsGrant } from './oauth.js';
+import { asOAuthError, clientCredentialsGrant } from './oauth.js';
 
 export const TokenResponse = Type.Object({
   access_token: Type.String(),
@@ -49,19 +50,26 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
+/**
+ * A token endpoint's refusal: application/json (RFC 6749 §5.2) with `error`, `error_description`
+ * and the problem fields, never cached. Every token endpoint (native, V2) renders through here.
+ */
+export function sendTokenError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const { error, internal } = toAppError(err);
+  if (internal) request.log.error({ err }, 'token endpoint failed');
+  const shaped = asOAuthError(error);
+  if (shaped.headers) reply.headers(shaped.headers);
+  return reply
+    .code(shaped.status)
+    .type('application/json')
+    .header('Cache-Control', 'no-store')
+    .send(buildProblem(shaped, request.id, request.url.split('?')[0]));
+}
+
 /** The token endpoint answers errors as application/json (RFC 6749 §5.2) with the problem fields too. */
 const tokenEndpoint: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app.hearth;
-  app.setErrorHandler((err, request, reply) => {
-    const { error, internal } = toAppError(err);
-    if (internal) request.log.error({ err }, 'token endpoint failed');
-    if (error.headers) reply.headers(error.headers);
-    return reply
-      .code(error.status)
-      .type('application/json')
-      .header('Cache-Control', 'no-store')
-      .send(buildProblem(error, request.id, request.url.split('?')[0]));
-  });
+  app.setErrorHandler((err, request, reply) => sendTokenError(request, reply, err));
 
   app.post(
     '/oauth/token',

@@ -6,6 +6,7 @@ import { handleSignals, startServer } from '../server.js';
 import { clientCommand, keysCommand, tenantCommand } from './admin.js';
 import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
+import { userCommand } from './users.js';
 import { workerCommand } from './worker.js';
 
 const USAGE = `hearth <command> [options]
@@ -17,6 +18,10 @@ Commands:
   tenant create --code CODE --name NAME
   client create --name NAME --roles ROLE[,ROLE] [--tenant CODE|ID] [--scopes …] [--verticals CODE,…]
                         prints the client secret once
+  user create --username U --roles ROLE[,ROLE] [--tenant CODE|ID] [--display-name NAME]
+                        prints a one-time password (replaced at the first sign-in)
+  user reset-password --username U
+                        prints a new one-time password; the user's sessions end
   keys rotate           sign new tokens with a new key (old tokens keep verifying)
   import persons FILE --tenant CODE [--on-duplicate reject|skip|update] [--mode all_or_nothing|best_effort] [--dry-run]
                         import a CSV or NDJSON file of persons, with a progress bar
@@ -56,6 +61,7 @@ export const COMMANDS: Record<string, Command> = {
   migrate: runMigrate,
   tenant: tenantCommand,
   client: clientCommand,
+  user: userCommand,
   keys: keysCommand,
   worker: workerCommand,
   import: importCommand,

@@ -23,12 +23,18 @@ function assertManager(actor: Actor): void {
   }
 }
 
-/** Checks the grant against the roles and against what the granting actor itself holds. */
-function resolveGrant(actor: Actor, input: ClientCreate): { roles: Role[]; scopes: Scope[] } {
+/**
+ * Checks the grant against the roles and against what the granting actor itself holds (API clients
+ * and users alike).
+ */
+export function resolveGrant(
+  actor: Actor,
+  input: { roles: readonly string[]; scopes?: readonly string[] },
+): { roles: Role[]; scopes: Scope[] } {
   const roles = input.roles.filter(isRole);
   if (roles.includes('root') && roles.length > 1)
     throw rule('roles', 'root cannot be combined with other roles');
-  if (roles.includes('root') && !actor.principal.isRoot) throw forbidden('only ROOT creates ROOT clients');
+  if (roles.includes('root') && !actor.principal.isRoot) throw forbidden('only ROOT grants the root role');
   const byRoles = scopesOfRoles(roles);
   const requested = (input.scopes as Scope[] | undefined) ?? [...byRoles];
   const outside = requested.filter((s) => !byRoles.has(s));
@@ -44,7 +50,12 @@ function resolveGrant(actor: Actor, input: ClientCreate): { roles: Role[]; scope
   return { roles, scopes: requested };
 }
 
-function assertWithin(actor: Actor, field: string, wanted: readonly string[], held: readonly string[]): void {
+export function assertWithin(
+  actor: Actor,
+  field: string,
+  wanted: readonly string[],
+  held: readonly string[],
+): void {
   if (actor.principal.isRoot || held.length === 0) return;
   const beyond = wanted.filter((v) => !held.includes(v));
   if (wanted.length === 0 || beyond.length > 0) {

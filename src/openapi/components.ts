@@ -18,7 +18,9 @@ import * as geo from '../registry/geo.js';
 import * as households from '../registry/household-schemas.js';
 import * as persons from '../registry/person-schemas.js';
 import * as relationships from '../registry/relationships.js';
+import * as sessions from '../sessions/schemas.js';
 import * as tenancy from '../tenancy/schemas.js';
+import * as users from '../users/schemas.js';
 import * as vocabulary from '../vocabulary/schemas.js';
 import * as webhooks from '../webhooks/schemas.js';
 
@@ -47,6 +49,8 @@ const MODULES: readonly [prefix: string, module: Record<string, unknown>][] = [
   ['', geo],
   ['', extensions],
   ['', auth],
+  ['', users],
+  ['', sessions],
   ['Dci', dci],
   ['Dci', dciSenders],
   ['G2p', g2p],

@@ -114,38 +114,28 @@ function successDescription(status: string, schema: unknown, op: Operation): str
 }
 
 /**
- * Adds an example to a media object that lacks one. The example of a named schema is kept once in
- * `components.examples` and referred to, so a resource returned by many operations costs one copy.
+ * Gives a media object an example. A named schema carries its example itself (Schema Object
+ * `examples`), so a resource returned by many operations costs one copy; an inline schema gets
+ * the media object's `example`.
  */
-function exemplify(media: Json, maker: ExampleMaker, examples: Json): void {
+function exemplify(media: Json, maker: ExampleMaker, definitions: Record<string, Json>): void {
   if ('example' in media || 'examples' in media) return;
   const name = refName(media.schema);
-  if (name && name in examples) {
-    media.examples = { [name]: { $ref: `#/components/examples/${name}` } };
-    return;
-  }
+  const definition = name ? definitions[name] : undefined;
+  if (definition && Array.isArray(definition.examples) && definition.examples.length > 0) return;
   const value = maker.of(media.schema);
   if (value === undefined) return;
-  if (!name) {
-    media.example = value;
-    return;
-  }
-  examples[name] = { value };
-  media.examples = { [name]: { $ref: `#/components/examples/${name}` } };
+  if (definition) definition.examples = [value];
+  else media.example = value;
 }
 
 interface Shared {
   maker: ExampleMaker;
   namer: SchemaNamer;
   responses: Json;
-  examples: Json;
 }
 
-function describeResponses(
-  path: string,
-  op: Operation,
-  { maker, namer, responses: shared, examples }: Shared,
-): void {
+function describeResponses(path: string, op: Operation, { maker, namer, responses: shared }: Shared): void {
   const isPublic = Array.isArray(op.security) && op.security.length === 0;
   const ownErrors = OWN_ERROR_SHAPES.some((p) => path.startsWith(p));
   const responses = op.responses;
@@ -193,7 +183,7 @@ function describeResponses(
         namer.definitions[wrapper] ??= media.schema as Json;
         media.schema = schemaRef(wrapper);
       }
-      exemplify(media, maker, examples);
+      exemplify(media, maker, namer.definitions);
     }
     if (response.description === 'Default Response' || !response.description) {
       response.description =
@@ -276,16 +266,15 @@ export function finishDocument({ openapiObject }: { openapiObject: Json }): Json
   const maker = new ExampleMaker(namer.definitions);
   const usedTags = new Set<string>();
   const shared: Json = {};
-  const examples: Json = {};
   for (const [path, , op] of operationsOf(doc.paths)) {
     for (const tag of op.tags ?? []) usedTags.add(tag);
     for (const media of Object.values(op.requestBody?.content ?? {})) {
       media.schema = namer.replace(media.schema);
       const own = op.operationId ? REQUEST_EXAMPLES[op.operationId] : undefined;
       if (own !== undefined && !('example' in media)) media.example = own;
-      exemplify(media, maker, examples);
+      exemplify(media, maker, namer.definitions);
     }
-    describeResponses(path, op, { maker, namer, responses: shared, examples });
+    describeResponses(path, op, { maker, namer, responses: shared });
   }
   (doc.components as Json).parameters = shareParameters(operationsOf(doc.paths).map(([, , op]) => op));
   doc.components.responses = Object.fromEntries(
@@ -296,9 +285,6 @@ export function finishDocument({ openapiObject }: { openapiObject: Json }): Json
     Object.entries(namer.definitions)
       .filter(([name]) => used.has(name))
       .sort(([a], [b]) => a.localeCompare(b)),
-  );
-  (doc.components as Json).examples = Object.fromEntries(
-    Object.entries(examples).sort(([a], [b]) => a.localeCompare(b)),
   );
   doc.components.schemas = compactNullables(doc.components.schemas) as Record<string, Json>;
   doc.paths = compactNullables(doc.paths) as Record<string, Json>;

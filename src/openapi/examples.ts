@@ -148,6 +148,7 @@ const PATTERN_CANDIDATES = [
   '+254712345678',
   'urn:hearth:id:person|0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f',
   '2026-03-14',
+  '123456',
   'P-8K2M4Q',
   'abc',
   'a',

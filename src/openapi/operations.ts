@@ -61,6 +61,15 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /g2p/api/v1/registry/individual': 'g2pSearchIndividuals',
   'GET /g2p/api/v1/registry/group': 'g2pSearchGroups',
   'GET /api/v1/persons/search': 'searchPersons',
+  'GET /auth/session': 'getSession',
+  'POST /auth/login': 'login',
+  'POST /auth/logout': 'logout',
+  'POST /auth/password': 'changePassword',
+  'POST /auth/totp/setup': 'setupTotp',
+  'POST /auth/totp/confirm': 'confirmTotp',
+  'GET /auth/oidc/login': 'startOidcLogin',
+  'GET /auth/oidc/callback': 'completeOidcLogin',
+  'POST /api/v1/users/:user_id/reset-password': 'resetUserPassword',
   'GET /api/v1/households/search': 'searchHouseholds',
   'POST /api/v1/clients/:client_id/rotate-secret': 'rotateClientSecret',
   'POST /api/v1/integrations/:integration_id/webhooks/:webhook_id/rotate-secret': 'rotateWebhookSecret',
@@ -144,7 +153,7 @@ export function whoMayCall(auth: RouteAuth | undefined, url: string, method: str
   if (!auth || auth.public) return '**Who may call:** anyone (no token).';
   const scopes = auth.scopes ?? [];
   const v2 = url.startsWith(`${V2_FACE_PREFIX}/`);
-  let text = `**Who may call:** ${auth.scheme === 'basic' ? 'HTTP Basic client id and secret, or a bearer token,' : 'a bearer token'}`;
+  let text = `**Who may call:** ${auth.scheme === 'basic' ? 'HTTP Basic client id and secret, a bearer token or a session,' : 'a bearer token or a session'}`;
   if (scopes.length > 0) {
     text += ` with ${code(scopes)}${v2 ? ` (V2: ${code(scopes.map((s) => v2ScopeFor(s, method)))})` : ''}`;
   }

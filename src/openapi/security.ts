@@ -71,6 +71,13 @@ export function securitySchemes(publicUrl: string): Record<string, unknown> {
       scheme: 'basic',
       description: 'API client id and secret (G2P Registry face only).',
     },
+    sessionCookie: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'hearth_session',
+      description:
+        'Browser session of a signed-in person (POST /auth/login). Requests other than GET/HEAD/OPTIONS must also send the session’s csrf_token as X-CSRF-Token.',
+    },
   };
 }
 
@@ -90,10 +97,12 @@ export function securityOf(
 ): Record<string, string[]>[] {
   if (!auth || auth.public) return [];
   const scopes = [...(auth.scopes ?? [])];
-  if (auth.scheme === 'basic') return [{ basicAuth: [] }, { oauth2: scopes }];
+  // A signed-in person's session passes the same scope checks as a token (its roles' scopes).
+  const session = { sessionCookie: [] };
+  if (auth.scheme === 'basic') return [{ basicAuth: [] }, { oauth2: scopes }, session];
   if (url.startsWith(`${V2_FACE_PREFIX}/`)) {
-    return [{ openSppV2: scopes.map((s) => v2ScopeFor(s, method)) }, { oauth2: scopes }];
+    return [{ openSppV2: scopes.map((s) => v2ScopeFor(s, method)) }, { oauth2: scopes }, session];
   }
-  if (url.startsWith('/dci/')) return [{ dciOAuth2: scopes }, { oauth2: scopes }];
-  return [{ oauth2: scopes }];
+  if (url.startsWith('/dci/')) return [{ dciOAuth2: scopes }, { oauth2: scopes }, session];
+  return [{ oauth2: scopes }, session];
 }

@@ -25,6 +25,12 @@ export const TenantSettings = Type.Object(
         description: 'ISO 3166-1 alpha-2 country for national phone formats',
       }),
     ),
+    require_totp: Type.Optional(
+      Type.Boolean({
+        description:
+          'people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in',
+      }),
+    ),
     field_classification: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z_.]{1,64}$' }), Classification, {
         description: 'overrides of the default classification of person fields',

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { chromiumAvailable, launchBrowser, type TestBrowser, unlabelledInputs } from '../helpers/browser.js';
 
 const hasChromium = chromiumAvailable();
 
@@ -49,19 +49,3 @@ describe.runIf(hasChromium)('staff console in Chromium', () => {
     expect(await unlabelledInputs(page)).toEqual([]);
   });
 });
-
-/** Inputs without an accessible name, as the browser's accessibility tree computes it. */
-export async function unlabelledInputs(page: Page): Promise<string[]> {
-  const fields = page.locator('input:not([type=hidden]), select, textarea');
-  const missing: string[] = [];
-  for (const field of await fields.all()) {
-    const name = await field.evaluate((el) => {
-      const labelled = (el as unknown as { labels: { length: number } | null }).labels?.length ?? 0;
-      return labelled > 0 || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
-        ? 'ok'
-        : el.outerHTML.slice(0, 120);
-    });
-    if (name !== 'ok') missing.push(name);
-  }
-  return missing;
-}

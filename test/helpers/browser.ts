@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ensureConsoleBuilt } from '../../scripts/build-console.mjs';
 
 export const CHROMIUM_PATH = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
@@ -51,4 +51,20 @@ export async function launchBrowser(): Promise<TestBrowser> {
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Inputs without an accessible name, as the browser's accessibility tree computes it. */
+export async function unlabelledInputs(page: Page): Promise<string[]> {
+  const fields = page.locator('input:not([type=hidden]), select, textarea');
+  const missing: string[] = [];
+  for (const field of await fields.all()) {
+    const name = await field.evaluate((el) => {
+      const labelled = (el as unknown as { labels: { length: number } | null }).labels?.length ?? 0;
+      return labelled > 0 || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+        ? 'ok'
+        : el.outerHTML.slice(0, 120);
+    });
+    if (name !== 'ok') missing.push(name);
+  }
+  return missing;
 }

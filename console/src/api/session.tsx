@@ -87,8 +87,14 @@ export function useSession(): SessionState {
   return ctx;
 }
 
-/** Whether the signed-in user holds a scope (root holds every scope). */
-export function useCan(): (scope: string) => boolean {
+/** Whether the signed-in user holds a scope, or a role written `role:NAME` (root holds everything). */
+export function useCan(): (scopeOrRole: string) => boolean {
   const { session } = useSession();
-  return (scope) => !!session && (session.user.is_root || session.user.scopes.includes(scope));
+  return (what) => {
+    if (!session) return false;
+    if (session.user.is_root) return true;
+    return what.startsWith('role:')
+      ? session.user.roles.includes(what.slice(5))
+      : session.user.scopes.includes(what);
+  };
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { clientCredentialsGrant } from '../../auth/oauth.js';
+import { asOAuthError, clientCredentialsGrant } from '../../auth/oauth.js';
 import type { Actor } from '../../auth/principal.js';
 import { TokenRequestBody } from '../../auth/routes.js';
 import { isScope, type Scope } from '../../auth/scopes.js';
@@ -89,13 +89,10 @@ export const dciRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err, request, reply) => {
     const { error, internal } = toAppError(err);
     if (internal) request.log.error({ err }, 'DCI request failed');
-    return sendDciError(
-      request,
-      reply,
-      error,
-      request.routeOptions.config.dci ?? 'search',
-      config.dci.participantId,
-    );
+    const endpoint = request.routeOptions.config.dci ?? 'search';
+    // The token API is an OAuth token endpoint: its refusals carry the RFC 6749 `error` too.
+    const shaped = endpoint === 'token' ? asOAuthError(error) : error;
+    return sendDciError(request, reply, shaped, endpoint, config.dci.participantId);
   });
 
   app.post(

@@ -80,25 +80,34 @@ export function g2pCodeOf(err: AppError): G2pErrorCode {
   return 'G2P-REQ-013';
 }
 
-/** A refusal rendered the G2P way, with the HTTP status and headers Hearth gives it. */
-export function sendG2pError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
-  if (err.headers) reply.headers(err.headers);
+/** The G2P body of a refusal (also written raw, for errors that happen before routing). */
+export function g2pErrorBody(err: AppError, correlationId: string) {
   const code = g2pCodeOf(err);
   const first = err.errors?.[0];
   const more = (err.errors?.length ?? 0) > 1 ? ` (and ${err.errors!.length - 1} more)` : '';
   const description =
     code === 'G2P-SRV-001'
-      ? `an internal error occurred; quote the correlation_id ${request.id}`
+      ? `an internal error occurred; quote the correlation_id ${correlationId}`
       : first
         ? `${first.field}: ${first.message}${more}`
         : err.message;
-  return reply.code(err.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send({
+  return {
     error_code: code,
     error_message: G2P_ERRORS[code],
     error_description: description,
     code: err.code,
-    correlation_id: request.id,
-  });
+    correlation_id: correlationId,
+  };
+}
+
+/** A refusal rendered the G2P way, with the HTTP status and headers Hearth gives it. */
+export function sendG2pError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  if (err.headers) reply.headers(err.headers);
+  return reply
+    .code(err.status)
+    .type('application/json; charset=utf-8')
+    .serializer(JSON.stringify)
+    .send(g2pErrorBody(err, request.id));
 }
 
 /** An error whose G2P field names replace the domain's (the rest is kept). */

@@ -4,10 +4,9 @@ import { parseBearer } from '../../auth/authenticator.js';
 import { rateLimited } from '../../auth/hooks.js';
 import { clientCredentialsGrant } from '../../auth/oauth.js';
 import { type Actor, hasScope, type Principal } from '../../auth/principal.js';
-import { TokenRequestBody, TokenResponse } from '../../auth/routes.js';
+import { sendTokenError, TokenRequestBody, TokenResponse } from '../../auth/routes.js';
 import type { Scope } from '../../auth/scopes.js';
 import { AppError } from '../../http/errors.js';
-import { buildProblem, toAppError } from '../../http/problem.js';
 import { errorResponses } from '../../http/schemas.js';
 import { type ExtensionSchemaOut, SYSTEM_EXTENSIONS } from '../../registry/extensions.js';
 import { ISO_5218 } from '../../vocabulary/seed.js';
@@ -218,16 +217,7 @@ export const v2MetaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   await app.register(async (token) => {
-    token.setErrorHandler((err, request, reply) => {
-      const { error, internal } = toAppError(err);
-      if (internal) request.log.error({ err }, 'V2 token endpoint failed');
-      if (error.headers) reply.headers(error.headers);
-      return reply
-        .code(error.status)
-        .type('application/json')
-        .header('Cache-Control', 'no-store')
-        .send(buildProblem(error, request.id, request.url.split('?')[0]));
-    });
+    token.setErrorHandler((err, request, reply) => sendTokenError(request, reply, err));
     // The seed names the endpoint `POST /token`; OpenSPP deployments serve `/oauth/token`: both.
     for (const url of ['/oauth/token', '/token'])
       token.post(

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { findUnstorable } from '../lib/storable.js';
+import { AppError } from './errors.js';
+
+/**
+ * Input PostgreSQL cannot store (the NUL character) or that is nested deeper than Hearth takes is
+ * refused before any route sees it: 422 naming the field, rendered by the route's face (its error
+ * handler), whatever the part of the request — path parameters, query string or body.
+ */
+export function registerInputGuard(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    const parts: [string, unknown][] = [
+      ['', request.params],
+      ['', request.query],
+      ['', request.body],
+    ];
+    for (const [root, value] of parts) {
+      if (value === undefined || value === null || Buffer.isBuffer(value)) continue;
+      const found = findUnstorable(value, root);
+      if (!found) continue;
+      const field = found.field || 'body';
+      throw new AppError(found.code, `${field}: ${found.message}`, {
+        status: 422,
+        errors: [{ field, message: found.message, code: found.code }],
+      });
+    }
+  });
+}
