@@ -212,7 +212,7 @@ describe('OpenAPI document', () => {
       }
     }
     expect(failures).toEqual([]);
-  });
+  }, 120_000);
 
   it('matches the committed client/openapi.json, so the generated client cannot drift', () => {
     // scripts/gen-client.mjs writes the document of an app with this same public URL.
