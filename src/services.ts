@@ -41,6 +41,7 @@ import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
 import { createOidcSignIn } from './sessions/oidc.js';
 import { createSessionService } from './sessions/service.js';
+import { createAccessPolicyService } from './tenancy/access-policy.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
 import { createUserService } from './users/service.js';
@@ -65,6 +66,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const verticals = createVerticalService(db);
   const tenants = createTenantService(db, [seedSystemVerticals, seedVocabularies]);
   const settings = createTenantSettings();
+  const accessPolicy = createAccessPolicyService(db, settings);
   const vocabularies = createVocabularyService(db);
   const extensions = createExtensionService(db);
   const geo = createGeoService(db);
@@ -170,6 +172,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     oauth,
     signingKeys,
     tenants,
+    accessPolicy,
     verticals,
     clients,
     users,

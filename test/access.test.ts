@@ -249,6 +249,7 @@ describe('audit', () => {
 
   it('a read that masks person fields records the masking decision in its audit event', async () => {
     const registrar = await a.client({ roles: ['registrar'] });
+    const auditor = await a.client({ roles: ['auditor'] });
     const created = await call(t.app, registrar.token, 'POST', '/api/v1/persons', {
       full_name: 'Masked Reader',
       date_of_birth: '1980-02-03',
@@ -258,7 +259,7 @@ describe('audit', () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().person_id;
-    const read = await call(t.app, registrar.token, 'GET', `/api/v1/persons/${id}`, undefined, {
+    const read = await call(t.app, auditor.token, 'GET', `/api/v1/persons/${id}`, undefined, {
       'x-request-id': `corr-mask-${id}`,
     });
     expect(read.statusCode).toBe(200);
@@ -268,13 +269,29 @@ describe('audit', () => {
       t.app,
       a.admin.token,
       'GET',
-      `/api/v1/audit-events?actor=${registrar.clientId}&limit=200`,
+      `/api/v1/audit-events?actor=${auditor.clientId}&limit=200`,
     );
     const ev = events
       .json()
       .data.find((e: { correlation_id: string }) => e.correlation_id === `corr-mask-${id}`);
     expect(ev.details.masking.persons).toBe(1);
     expect(ev.details.masking.fields).toEqual(expect.arrayContaining(['date_of_birth', 'identities']));
+    // The registrar sees the identity number during registration: audited as a sensitive read.
+    const full = await call(t.app, registrar.token, 'GET', `/api/v1/persons/${id}`, undefined, {
+      'x-request-id': `corr-sens-${id}`,
+    });
+    expect(full.json().masked_fields).toEqual([]);
+    await t.app.hearth.services.auditBuffer.flush();
+    const mine = await call(
+      t.app,
+      a.admin.token,
+      'GET',
+      `/api/v1/audit-events?actor=${registrar.clientId}&limit=200`,
+    );
+    const sens = mine
+      .json()
+      .data.find((e: { correlation_id: string }) => e.correlation_id === `corr-sens-${id}`);
+    expect(sens.details.sensitive_read).toEqual({ fields: ['identities.identity_number'], persons: 1 });
   });
 
   it('a write transaction appends its events at commit: kept with it, gone with a rollback, chain lock held only then', async () => {

@@ -190,5 +190,5 @@ describe('hearth command line', () => {
     expect(next).not.toBe(user.one_time_password);
     expect(await verifySecret(next, await hashOf())).toBe(true);
     expect((await hearth('user', 'create', '--username', 'x')).code).toBe(2);
-  });
+  }, 120_000);
 });

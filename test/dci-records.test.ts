@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { dciPost, idQuery, searchEnvelope, searchItem } from './helpers/dci-client.js';
+import { contractedIntegration } from './helpers/integration.js';
 import { createPerson, grantConsent, nid } from './helpers/registry.js';
 import { call, createTestTenant, type TestTenant } from './helpers/tenant.js';
 
@@ -74,7 +75,7 @@ beforeAll(async () => {
       },
     }),
   ]);
-  dci = await a.client({ roles: ['integration'], scopes: ['dci:search'], name: 'spmis' });
+  dci = await contractedIntegration(t, a);
   const code = await call(t.app, a.admin.token, 'POST', '/api/v1/vocabularies/id-type/codes', {
     code: 'household_id',
     display: 'Household ID',
@@ -150,22 +151,32 @@ describe('DCI person records: birth place and households (seed 001)', () => {
     expect(child.demographic_info.additional_attributes).toEqual([{ name: 'birth_place', value: 'Nairobi' }]);
   });
 
-  it('birth place and households classified sensitive need sensitive:read', async () => {
+  it('a sender sees birth place and households when its contract names them, whatever the classification', async () => {
     await person(b, 'zuri', { full_name: 'Zuri Achieng', gender: '2', birth_place: 'Eldoret' });
     await person(b, 'zuri_head', { full_name: 'Juma Achieng', gender: '1' });
     const hh = await household(b, 'Achieng household', 'zuri_head', ['zuri']);
+    // Without a contract: the basic fields, the rest named as masked in DCI's vocabulary.
     const plain = await b.client({ roles: ['integration'], scopes: ['dci:search'], name: 'plain' });
     const [hidden] = await search(plain.token, idQuery('UIN', people.zuri.nid));
-    expect(hidden.additional_attributes).toBeUndefined();
-    expect(hidden.identifier).toContainEqual({ identifier_type: 'UIN', identifier_value: people.zuri.nid });
-    // Only an admin role grants sensitive:read; a DCI caller still reads as a consent-bound integration.
-    const sensitive = await b.client({
-      roles: ['integration', 'tenant_admin'],
-      scopes: ['dci:search', 'sensitive:read'],
-      name: 'sensitive',
+    expect(hidden.additional_attributes).toEqual([
+      { name: 'masked_fields', value: expect.stringContaining('birth_place') },
+    ]);
+    expect(hidden.identifier).not.toContainEqual({
+      identifier_type: 'UIN',
+      identifier_value: people.zuri.nid,
     });
-    const [shown] = await search(sensitive.token, idQuery('UIN', people.zuri.nid));
-    expect(shown.additional_attributes).toEqual([
+    // Tenant b classifies birth place and households sensitive: that governs its staff, not a
+    // third party, which sees what its contract names.
+    const contracted = await contractedIntegration(t, b, [
+      'full_name',
+      'identities',
+      'birth_place',
+      'household_id',
+      'household.household_name',
+    ]);
+    const [shown] = await search(contracted.token, idQuery('UIN', people.zuri.nid));
+    expect(shown.identifier).toContainEqual({ identifier_type: 'UIN', identifier_value: people.zuri.nid });
+    expect(shown.additional_attributes.filter((x: { name: string }) => x.name !== 'masked_fields')).toEqual([
       { name: 'birth_place', value: 'Eldoret' },
       { name: 'household[0].name', value: 'Achieng household' },
       { name: 'household[0].identifier.HEARTH_GROUP_ID', value: hh },

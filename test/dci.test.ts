@@ -14,6 +14,7 @@ import {
   txnStatusEnvelope,
 } from './helpers/dci-client.js';
 import { componentErrors, responseErrors } from './helpers/dci-openapi.js';
+import { contractedIntegration } from './helpers/integration.js';
 import { createPerson, grantConsent, nid } from './helpers/registry.js';
 import { call, createTestTenant, type TestTenant } from './helpers/tenant.js';
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
   const settings = { field_classification: { 'identities.identity_number': 'personal' } };
   [a, b] = await Promise.all([createTestTenant(t, settings), createTestTenant(t, settings)]);
   health = a.verticals.HEALTH;
-  dci = await a.client({ roles: ['integration'], scopes: ['dci:search'], name: 'spmis' });
+  dci = await contractedIntegration(t, a);
   await person('amina', {
     full_name: 'Amina Wanjiru',
     given_name: 'Amina',
@@ -959,30 +960,53 @@ describe('DCI consent and tenant isolation', () => {
     expect(gone.json().message.search_response[0].pagination.total_count).toBe(0);
   });
 
-  it('identity numbers stay sensitive by default: no lookup by them, and left out of records', async () => {
+  it('a UIN is an exact identifier any sender may look up; records carry exactly the contract fields', async () => {
     const c = await createTestTenant(t);
     const number = nid();
     const created = await createPerson(t.app, c.admin.token, {
       identity_number: number,
       full_name: 'Faith Njeri',
       date_of_birth: '1995-05-05',
+      birth_place: 'Nyeri',
       contacts: [
         { type: 'phone', value: '+254712345678' },
         { type: 'email', value: 'faith@example.org' },
       ],
     });
     await grantConsent(t.app, c.admin.token, created.person_id, c.verticals.HEALTH);
-    const client = await c.client({ roles: ['integration'], scopes: ['dci:search'] });
+    const contracted = await contractedIntegration(t, c, ['full_name', 'date_of_birth', 'identities']);
     const lookup = await dciPost(
+      t.app,
+      contracted.token,
+      SYNC,
+      searchEnvelope([searchItem(idQuery('UIN', number))]),
+    );
+    const record = lookup.json().message.search_response[0].data.reg_records[0];
+    expect(record.identifier).toContainEqual({ identifier_type: 'UIN', identifier_value: number });
+    expect(record.birth_date).toBe('1995-05-05');
+    expect(record.phone_number).toBeUndefined();
+    expect(record.email).toBeUndefined();
+    expect(JSON.stringify(record)).not.toContain('Nyeri');
+    // Masking is named in the DCI vocabulary.
+    expect(record.additional_attributes).toContainEqual({
+      name: 'masked_fields',
+      value: expect.stringContaining('phone_number'),
+    });
+    // A sender without a contract finds the person by its UIN too, and sees its basic fields only;
+    // a criterion on a field it never sees is refused.
+    const client = await c.client({ roles: ['integration'], scopes: ['dci:search'] });
+    const bare = await dciPost(
       t.app,
       client.token,
       SYNC,
       searchEnvelope([searchItem(idQuery('UIN', number))]),
     );
-    expect(lookup.json().message.search_response[0]).toMatchObject({
-      status: 'rjct',
-      status_reason_code: 'rjct.search_criteria.invalid',
-    });
+    const basic = bare.json().message.search_response[0].data.reg_records[0];
+    expect(basic.identifier).toEqual([
+      { identifier_type: 'HEARTH_PERSON_ID', identifier_value: created.person_id },
+    ]);
+    expect(basic.birth_date).toBeUndefined();
+    expect(JSON.stringify(basic)).not.toContain(number.slice(-4));
     const byDate = await dciPost(
       t.app,
       client.token,
@@ -995,22 +1019,9 @@ describe('DCI consent and tenant isolation', () => {
         ),
       ]),
     );
-    const record = byDate.json().message.search_response[0].data.reg_records[0];
-    expect(record.identifier).toEqual([
-      { identifier_type: 'HEARTH_PERSON_ID', identifier_value: created.person_id },
-    ]);
-    expect(JSON.stringify(record)).not.toContain(number.slice(-4));
-    expect(record.phone_number).toBeUndefined();
-    // With sensitive:read (a tenant admin, still consent-bound on this face) they are shown.
-    const admin = await dciPost(
-      t.app,
-      c.admin.token,
-      SYNC,
-      searchEnvelope([searchItem(idQuery('UIN', number))]),
-    );
-    const full = admin.json().message.search_response[0].data.reg_records[0];
-    expect(full.identifier).toContainEqual({ identifier_type: 'UIN', identifier_value: number });
-    expect(full.phone_number).toEqual(['+254712345678']);
-    expect(full.email).toEqual(['faith@example.org']);
+    expect(byDate.json().message.search_response[0]).toMatchObject({
+      status: 'rjct',
+      status_reason_code: 'rjct.search_criteria.invalid',
+    });
   });
 });

@@ -151,7 +151,7 @@ interface XmlRecord {
   gender: string;
   contacts: { contact: { type: string; value: string }[] };
   address: unknown;
-  household: { household_name: string; members: { member: { person_id: string }[] } };
+  household: { household_name: string; members: { member: { person_id: string }[] }; geo_lat?: unknown };
   masked_fields: { field: string[] };
 }
 
@@ -239,20 +239,17 @@ describe('pull', () => {
       'masked_fields',
     ]);
     expect(rec.date_of_birth).toBe('1990-04-12');
-    // Contacts and identity numbers are sensitive: the integration holds no sensitive:read.
+    // The contract names contacts and identities: the integration receives them (decision 0012).
     const contacts = rec.contacts as { value: string }[];
-    expect(contacts[0].value).toMatch(/^\*+5678$/);
+    expect(contacts[0].value).toBe('+254712345678');
     const identities = rec.identities as { identity_number: string }[];
-    expect(identities[0].identity_number).toMatch(/^\*+/);
+    expect(identities[0].identity_number).not.toContain('*');
     expect(rec.household).toEqual({
       household_name: 'Otieno household',
       members: [{ person_id: okId, relationship_type: expect.any(String) }],
-      geo_lat: null,
+      geo_lat: -1.28,
     });
-    expect(rec.masked_fields).toEqual(
-      expect.arrayContaining(['contacts', 'identities.identity_number', 'household.geo_lat']),
-    );
-    expect(JSON.stringify(body)).not.toContain('+254712345678');
+    expect(rec.masked_fields).toEqual([]);
 
     const log = await call(t.app, p.admin.token, 'GET', iurl(live.id, `/exchanges/${body.exchange_id}`));
     expect(log.json()).toMatchObject({
@@ -292,12 +289,11 @@ describe('pull', () => {
     expect(rows).toHaveLength(3);
     const ok = rows.find((r) => r[0] === names.ok)!;
     expect(ok[1]).toBe('1990-04-12');
-    expect(JSON.parse(ok[3])[0].value).toMatch(/^\*+5678$/);
+    expect(JSON.parse(ok[3])[0].value).toBe('+254712345678');
     expect(ok[5]).toBe('Otieno household');
-    expect(ok[7]).toBe('');
-    expect(ok[8].split(';')).toEqual(expect.arrayContaining(['contacts', 'household.geo_lat']));
+    expect(ok[7]).toBe("'-1.28");
+    expect(ok[8]).toBe('');
     expect(rows.some((r) => r[0] === `'=HYPERLINK("http://evil")`)).toBe(true);
-    expect(res.body).not.toContain('+254712345678');
     for (const n of [names.none, names.edu, names.grace]) expect(res.body).not.toContain(n);
   });
 
@@ -312,11 +308,10 @@ describe('pull', () => {
     expect(records).toHaveLength(2);
     const ok = records.find((r) => r.full_name === names.ok) as unknown as XmlRecord;
     expect(ok.date_of_birth).toBe('1990-04-12');
-    expect(ok.contacts.contact[0].value).toMatch(/^\*+5678$/);
+    expect(ok.contacts.contact[0].value).toBe('+254712345678');
     expect(ok.household.household_name).toBe('Otieno household');
     expect(ok.household.members.member[0].person_id).toBe(okId);
-    expect(ok.masked_fields.field).toEqual(expect.arrayContaining(['contacts', 'household.geo_lat']));
-    expect(res.body).not.toContain('+254712345678');
+    expect(String(ok.household.geo_lat)).toBe('-1.28');
     for (const n of [names.none, names.edu, names.grace]) expect(res.body).not.toContain(n);
   });
 
@@ -568,7 +563,7 @@ describe('pull: memberships and relationships', () => {
     expect(res.body).not.toContain(ids.spouse);
   });
 
-  it('links are masked like person fields: a tenant may classify them sensitive', async () => {
+  it('links follow the contract, not the tenant classification (which governs staff)', async () => {
     const q = await createTestTenant(t, { field_classification: { relationships: 'sensitive' } });
     const l = await liveIntegration(q);
     const c = await newContract(l, {
@@ -590,13 +585,13 @@ describe('pull: memberships and relationships', () => {
     for (const format of ['json', 'csv', 'xml']) {
       const res = await pull(l, { contract_id: c, format });
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.body, format).not.toContain(rel.json().relationship_id);
+      expect(res.body, format).toContain(rel.json().relationship_id);
     }
     const records = (await pull(l, { contract_id: c })).json().payload;
     expect(records).toHaveLength(2);
     for (const r of records) {
-      expect(r.relationships).toEqual([]);
-      expect(r.masked_fields).toEqual(['relationships']);
+      expect(r.relationships).toHaveLength(1);
+      expect(r.masked_fields).toEqual([]);
     }
   });
 
@@ -711,7 +706,8 @@ describe('pull delivered as a file (output_file_ref)', () => {
       expect(file.headers['content-type']).toBe(direct.headers['content-type']);
       for (const n of names) expect(file.body).toContain(n);
       expect(file.body).not.toContain('File unconsented');
-      expect(file.body).not.toContain('+254712345670');
+      // The contract names contacts: they are exported as they are.
+      expect(file.body).toContain('+254712345670');
       if (format === 'json') {
         const body = file.json();
         expect(body).toMatchObject({
@@ -833,7 +829,7 @@ describe('pull delivered as a file (output_file_ref)', () => {
   it('the file is stored in fixed slices and read back byte for byte (multi-byte characters split)', async () => {
     const services = t.app.hearth.services;
     // The same service with 7-byte slices: a name's "ü" is cut between two slices.
-    const small = createPullService(t.db, services.settings, {
+    const small = createPullService(t.db, {
       clientCache: services.clientCache,
       nudge: () => undefined,
       outputSliceBytes: 7,
@@ -1075,7 +1071,7 @@ describe('push', () => {
     return res.json();
   }
 
-  it('json: creates and updates persons by identity, rejects fields outside the contract per record', async () => {
+  it('json: updates consented persons by identity, creates nobody, rejects fields outside the contract per record', async () => {
     const existingNid = nid();
     const existing = await createPerson(t.app, a.admin.token, {
       identity_number: existingNid,
@@ -1140,13 +1136,13 @@ describe('push', () => {
       direction: 'push',
       status: 'completed',
       records_received: 7,
-      records_created: 1,
+      records_created: 0,
       records_updated: 1,
-      records_rejected: 5,
+      records_rejected: 6,
     });
     const results = done.results.data;
     expect(results.map((r: { outcome: string }) => r.outcome)).toEqual([
-      'created',
+      'rejected',
       'updated',
       'rejected',
       'rejected',
@@ -1166,22 +1162,17 @@ describe('push', () => {
       'identity_type',
       'identity_number',
     ]);
-    expect(results[5].errors[0].code).toBe('ERR_CON_REQUIRED');
+    // An unused identity and one held by an unconsented person get one and the same answer.
+    expect(results[0].errors).toEqual([
+      expect.objectContaining({ field: 'identity_number', code: 'ERR_NOT_FOUND' }),
+    ]);
+    expect(results[5].errors).toEqual(results[0].errors);
     expect(results[6].errors[0].field).toBe('date_of_birth');
-
-    // Provenance names the integration.
-    // (Read as stored: nobody has captured the new person's consent yet, so reads are masked.)
-    const created = await t.db.query(
-      'SELECT full_name, date_of_birth, created_by, source_system, collection_method FROM persons WHERE id = $1',
-      [results[0].person_id],
-    );
-    expect(created.rows[0]).toEqual({
-      full_name: 'Pushed Person',
-      date_of_birth: '1985-02-03',
-      created_by: live.clientId,
-      source_system: `integration:${live.id}`,
-      collection_method: 'integration_push',
-    });
+    const none = await t.db.query('SELECT 1 FROM persons WHERE full_name = $1 AND tenant_id = $2', [
+      'Pushed Person',
+      a.tenantId,
+    ]);
+    expect(none.rowCount).toBe(0);
     const updated = await call(t.app, a.admin.token, 'GET', `/api/v1/persons/${existing.person_id}`);
     expect(updated.json()).toMatchObject({
       given_name: 'Renamed',
@@ -1200,13 +1191,13 @@ describe('push', () => {
       accepted.exchange_id,
       `?outcome=rejected&results_limit=10&results_cursor=${rejectedOnly.results.next_cursor}`,
     );
-    expect(rest.results.data.map((r: { record: number }) => r.record)).toEqual([5, 6, 7]);
+    expect(rest.results.data.map((r: { record: number }) => r.record)).toEqual([4, 5, 6, 7]);
 
     const { rows } = await t.db.query<{ data: Record<string, unknown> }>(
       `SELECT data FROM outbox_events WHERE tenant_id = $1 AND type = 'exchange.completed' AND resource_id = $2`,
       [a.tenantId, accepted.exchange_id],
     );
-    expect(rows[0].data).toMatchObject({ integration_id: live.id, direction: 'push', records_created: 1 });
+    expect(rows[0].data).toMatchObject({ integration_id: live.id, direction: 'push', records_updated: 1 });
     // Inputs are not kept once processed.
     const inputs = await t.db.query(
       'SELECT 1 FROM integration_exchange_records WHERE exchange_id = $1 AND input IS NOT NULL',
@@ -1215,7 +1206,7 @@ describe('push', () => {
     expect(inputs.rowCount).toBe(0);
   });
 
-  it('an identity held only by an archived person is rejected, not re-created', async () => {
+  it('an identity held only by an archived person is rejected like any other, not re-created', async () => {
     const id = nid();
     const archived = await createPerson(t.app, a.admin.token, { identity_number: id });
     const off = await call(t.app, a.admin.token, 'POST', `/api/v1/persons/${archived.person_id}/archive`, {
@@ -1240,13 +1231,46 @@ describe('push', () => {
     const done = await exchange(res.json().exchange_id);
     expect(done.results.data[0]).toMatchObject({
       outcome: 'rejected',
-      errors: [{ field: 'identity_number', message: expect.stringContaining('archived') }],
+      errors: [{ field: 'identity_number', code: 'ERR_NOT_FOUND' }],
     });
     expect(await countPersons(a)).toBe(persons);
   });
 
+  it('no existence oracle: an unused identity and a hidden person are answered alike, and nobody is created', async () => {
+    const hidden = nid();
+    await createPerson(t.app, a.admin.token, { identity_number: hidden });
+    const unused = nid();
+    const persons = await countPersons(a);
+    const partial = (n: string) => ({ identity_type: 'national_id', identity_number: n, full_name: 'Probe' });
+    const complete = (n: string) => ({ ...partial(n), gender: '1', date_of_birth: '1990-01-01' });
+    const res = await push(live, {
+      contract_id: contractId,
+      format: 'json',
+      payload: [partial(hidden), partial(unused), complete(hidden), complete(unused)],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    await drain();
+    const done = await exchange(res.json().exchange_id);
+    const answers = done.results.data.map((r: { outcome: string; errors: unknown }) => ({
+      outcome: r.outcome,
+      errors: r.errors,
+    }));
+    expect(answers[0].outcome).toBe('rejected');
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    expect(await countPersons(a)).toBe(persons);
+  });
+
+  /** Consented persons holding these identities (a push only updates). */
+  async function consented(...ids: string[]) {
+    for (const id of ids) {
+      const p = await createPerson(t.app, a.admin.token, { identity_number: id });
+      await grantConsent(t.app, a.admin.token, p.person_id, a.verticals.HEALTH);
+    }
+  }
+
   it('csv round trip: pushed rows read back the same through a pull', async () => {
     const ids = [nid(), nid()];
+    await consented(...ids);
     const csv = [
       'identity_type,identity_number,full_name,date_of_birth,gender,address',
       `national_id,${ids[0]},"Wanjiru, Amina",1991-05-06,2,"{""city"":""Nairobi""}"`,
@@ -1259,11 +1283,9 @@ describe('push', () => {
     expect(done).toMatchObject({
       status: 'completed',
       format: 'csv',
-      records_created: 2,
+      records_updated: 2,
       records_rejected: 0,
     });
-    for (const r of done.results.data)
-      await grantConsent(t.app, a.admin.token, r.person_id, a.verticals.HEALTH);
 
     const pulled = await pull(live, { contract_id: contractId, format: 'csv', limit: '100000' });
     const rows = parseCsv(pulled.body, { columns: true }) as Record<string, string>[];
@@ -1276,6 +1298,7 @@ describe('push', () => {
 
   it('xml round trip: pushed records read back the same through a pull', async () => {
     const id = nid();
+    await consented(id);
     const payload = `<?xml version="1.0" encoding="UTF-8"?>
 <records>
   <record>
@@ -1292,8 +1315,7 @@ describe('push', () => {
     expect(res.statusCode, res.body).toBe(202);
     await drain();
     const done = await exchange(res.json().exchange_id);
-    expect(done, JSON.stringify(done.results)).toMatchObject({ status: 'completed', records_created: 1 });
-    await grantConsent(t.app, a.admin.token, done.results.data[0].person_id, a.verticals.HEALTH);
+    expect(done, JSON.stringify(done.results)).toMatchObject({ status: 'completed', records_updated: 1 });
 
     const pulled = await pull(live, { contract_id: contractId, format: 'xml', limit: '100000' });
     expect(XMLValidator.validate(pulled.body)).toBe(true);
@@ -1302,8 +1324,8 @@ describe('push', () => {
     )!;
     expect(rec).toMatchObject({ date_of_birth: '1988-08-08', gender: '2' });
     expect(rec.address).toEqual({ line: ['Plot 7', 'Kisumu Road'], city: 'Kisumu' });
-    // Contacts are sensitive: masked for the integration even though it pushed them.
-    expect(rec.contacts.contact[0].value).toMatch(/^\*+/);
+    // The contract names contacts: the integration reads back what it pushed.
+    expect(rec.contacts.contact[0].value).not.toContain('*');
     const admin = await call(
       t.app,
       a.admin.token,
@@ -1315,6 +1337,24 @@ describe('push', () => {
       value: 'achieng@example.org',
       primary: true,
     });
+  });
+});
+
+describe('push: CDATA follows XML’s own rules', () => {
+  it('a CDATA section that merely contains <!DOCTYPE is data, stored as written', async () => {
+    const live = await liveIntegration();
+    const contractId = await newContract(live, { data_categories: ['person'], field_list: ['full_name'] });
+    const id = nid();
+    const p = await createPerson(t.app, a.admin.token, { identity_number: id });
+    await grantConsent(t.app, a.admin.token, p.person_id, a.verticals.HEALTH);
+    const payload = `<records><record><identity_type>national_id</identity_type><identity_number>${id}</identity_number><full_name><![CDATA[A <!DOCTYPE x> & <b>]]></full_name></record></records>`;
+    const res = await push(live, { contract_id: contractId, format: 'xml', payload });
+    expect(res.statusCode, res.body).toBe(202);
+    await t.app.hearth.services.jobs.drain();
+    const stored = await t.db.query<{ full_name: string }>('SELECT full_name FROM persons WHERE id = $1', [
+      p.person_id,
+    ]);
+    expect(stored.rows[0].full_name).toBe('A <!DOCTYPE x> & <b>');
   });
 });
 
@@ -1343,6 +1383,16 @@ describe('push input refused with nothing written', () => {
     [
       'undeclared entity',
       { format: 'xml', payload: '<records><record><full_name>&nbsp;</full_name></record></records>' },
+      422,
+      'ERR_VAL_INVALID_FORMAT',
+    ],
+    [
+      'a DOCTYPE inside the document',
+      {
+        format: 'xml',
+        payload:
+          '<records><!DOCTYPE x [<!ENTITY a "b">]><record><full_name>&a;</full_name></record></records>',
+      },
       422,
       'ERR_VAL_INVALID_FORMAT',
     ],
@@ -1478,6 +1528,11 @@ describe('idempotent push', () => {
       payload: [record()],
       idempotency_key: unique('k').replace(' ', '-'),
     };
+    // A push updates a consented person (it creates nobody).
+    const held = await createPerson(t.app, a.admin.token, {
+      identity_number: body.payload[0].identity_number,
+    });
+    await grantConsent(t.app, a.admin.token, held.person_id, a.verticals.HEALTH);
     const first = await push(live, body);
     expect(first.statusCode, first.body).toBe(202);
     const jobs = await pushJobs(a);

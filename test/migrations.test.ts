@@ -41,7 +41,8 @@ describe('migrations', () => {
     } finally {
       await second.close();
     }
-  });
+    // Two on-disk PGlite starts and every migration: past 30 s on a busy machine.
+  }, 120_000);
 
   it('refuses to start when a landed migration was edited, and rolls back a failing one', async () => {
     const dir = path.join(tmp, 'migs');

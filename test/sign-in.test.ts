@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { asUser, createUser, login, sessionCookieOf, signIn } from './helpers/session.js';
 import { call, createTestTenant, rootToken, type TestTenant } from './helpers/tenant.js';
@@ -306,7 +307,61 @@ describe('CSRF', () => {
   });
 });
 
+/** A concrete URL for a route pattern: every path parameter gets a well-formed id. */
+const concrete = (url: string) =>
+  url.replace(/:([a-z_]+)/g, (_m, name: string) =>
+    name === 'client_id' ? 'hc_nonexistent' : '00000000-0000-4000-8000-000000000001',
+  );
+
+describe('route walk with a session cookie', () => {
+  it('every state-changing route refuses the cookie without the CSRF token; every guarded route checks the person’s grant', async () => {
+    const u = await createUser(t.app, a.admin.token, {
+      username: uname('walker'),
+      roles: ['approver'],
+      scopes: ['vocabulary:read'],
+    });
+    const s = await signIn(t.app, u.username, u.password);
+    const routes = t.app.hearth.routes.filter((r) => !r.auth || !('public' in r.auth && r.auth.public));
+    let unsafe = 0;
+    for (const r of routes) {
+      if (r.method === 'GET' || r.method === 'HEAD' || r.method === 'OPTIONS') continue;
+      unsafe++;
+      const res = await asUser(t.app, s, r.method as 'POST', concrete(r.url), {}, { csrf: false });
+      expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
+      if (!r.url.startsWith('/api/v2') && !r.url.startsWith('/dci') && !r.url.startsWith('/g2p')) {
+        expect(res.json().code, `${r.method} ${r.url}`).toBe('ERR_SEC_CSRF');
+      }
+    }
+    expect(unsafe).toBeGreaterThan(20);
+    for (const r of routes) {
+      if (!r.auth || ('public' in r.auth && r.auth.public)) continue;
+      const needs = [...(r.auth.scopes ?? [])].filter((x) => x !== 'vocabulary:read');
+      if (needs.length === 0 && (r.auth.roles ?? []).length === 0) continue;
+      const res = await asUser(
+        t.app,
+        s,
+        r.method as 'GET',
+        concrete(r.url),
+        r.method === 'GET' ? undefined : {},
+      );
+      expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
+    }
+  });
+});
+
 describe('first administrator', () => {
+  it('the cookie is Secure outside local development', () => {
+    expect(loadConfig({ HEARTH_PUBLIC_URL: 'https://registry.example.gov' }).sessions.cookieSecure).toBe(
+      true,
+    );
+    expect(loadConfig({ HEARTH_PUBLIC_URL: 'http://registry.example.gov' }).sessions.cookieSecure).toBe(true);
+    expect(loadConfig({ HEARTH_PUBLIC_URL: 'http://127.0.0.1:8080' }).sessions.cookieSecure).toBe(false);
+    expect(
+      loadConfig({ HEARTH_PUBLIC_URL: 'https://registry.example.gov', NODE_ENV: 'development' }).sessions
+        .cookieSecure,
+    ).toBe(false);
+  });
+
   it('HEARTH_ROOT_USERNAME/PASSWORD make a ROOT user who can act across tenants', async () => {
     const username = uname('root');
     const password = 'root password long enough 1';

@@ -395,10 +395,9 @@ describe('Individual', () => {
     expect(
       (await v2(b.admin.token, 'GET', `/Individual/${enc('urn:hearth:id:person', hearthId)}`)).statusCode,
     ).toBe(404);
-    // Addressing by an identity number is a search on it: it needs sensitive:read (registrars lack it).
+    // Addressing by an identity number the caller holds is open to every reader (decision 0012).
     const registrarRead = await v2(registrar.token, 'GET', `/Individual/${enc(NATIONAL_ID, national)}`);
-    expect(registrarRead.statusCode).toBe(403);
-    expect(registrarRead.json().required_scope).toBe('sensitive:read');
+    expect(registrarRead.statusCode, registrarRead.body).toBe(200);
     expect(
       (await v2(registrar.token, 'GET', `/Individual/${enc('urn:hearth:id:person', hearthId)}`)).statusCode,
     ).toBe(200);
@@ -1342,8 +1341,8 @@ describe('a client’s point of view', () => {
     const inGroup = (
       await v2(token, 'GET', `/Individual?group=${encodeURIComponent(`${hhType}|${hhNumber}`)}`)
     ).json();
-    // A registrar without consent may not match on household membership (personal data).
-    expect(inGroup.meta.total).toBe(0);
+    // A registrar sees household membership while registering (decision 0012).
+    expect(inGroup.meta.total).toBe(2);
     const groups = (await v2(token, 'GET', `/Group?name=${tag}`)).json();
     expect(groups.data[0].member).toHaveLength(2);
 
@@ -1398,7 +1397,8 @@ describe('a client’s point of view', () => {
     const headNative = (
       await call(t.app, a.admin.token, 'GET', `/api/v1/persons/${head.json().identifier[0].value}`)
     ).json();
-    expect(headNative.provenance).toBeNull();
+    // The tenant admin sees the person it is registering in full (decision 0012).
+    expect(headNative.provenance).not.toBeNull();
     // The V2 view after consent: the registrar now sees the child's personal fields too.
     const after = (await v2(token, 'GET', childPath)).json();
     expect(after).toMatchObject({ birthDate: '2016-03-01', name: { given: ['Njeri'], family: tag } });

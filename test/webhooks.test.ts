@@ -637,9 +637,9 @@ describe('webhook deliveries', () => {
     expect(JSON.stringify(plain)).not.toContain('254700000001');
     expect(rich.data.person).toMatchObject({ person_id: withConsent.person_id, given_name: 'Shown' });
     expect(rich.data.person.date_of_birth).toBe('1990-04-12');
-    // The integration's client has no sensitive:read: contacts leave masked.
-    expect(JSON.stringify(rich.data.person.contacts)).not.toContain('254700000002');
-    expect(rich.data.masked_fields).toContain('contacts');
+    // The contract names contacts: they leave as they are (decision 0012).
+    expect(JSON.stringify(rich.data.person.contacts)).toContain('254700000002');
+    expect(rich.data.masked_fields).not.toContain('contacts');
   });
 
   it('sends no personal fields while a consent is only in its grace period', async () => {

@@ -1,11 +1,14 @@
 export type Classification = 'basic' | 'personal' | 'sensitive';
 
 /**
- * Default classification of person fields. `basic` fields are shown to every caller who may see
- * the person at all; `personal` ones need consent; `sensitive` ones also need `sensitive:read`.
- * Tenants may override entries (settings.field_classification).
+ * Default classification of the fields a reader may see. `basic` fields are shown to every
+ * caller who may see the person at all; what staff see of `personal` and `sensitive` ones is the
+ * role table (role-access.ts); third parties see their contract's field_list instead.
+ * Household fields are named `household.<field>` (as in contract field lists); a household is
+ * seen through its head's decision. Tenants may override every key
+ * (settings.field_classification, `PUT /api/v1/access-policy`).
  */
-export const DEFAULT_PERSON_CLASSIFICATION: Record<string, Classification> = {
+export const DEFAULT_CLASSIFICATION = {
   person_id: 'basic',
   system_guid: 'basic',
   full_name: 'basic',
@@ -31,18 +34,58 @@ export const DEFAULT_PERSON_CLASSIFICATION: Record<string, Classification> = {
   verified_by: 'personal',
   verified_at: 'personal',
   archived_at: 'personal',
+  memberships: 'personal',
+  relationships: 'personal',
   'identities.identity_number': 'sensitive',
   contacts: 'sensitive',
-};
+  /** A radius search locates a person: as sensitive as the household's exact position. */
+  position: 'sensitive',
+  'household.household_name': 'basic',
+  'household.leader_id': 'basic',
+  'household.status': 'basic',
+  'household.group_kind': 'basic',
+  'household.member_count': 'basic',
+  'household.members': 'basic',
+  'household.geo_id': 'personal',
+  'household.address': 'personal',
+  'household.extensions': 'personal',
+  'household.provenance': 'personal',
+  'household.geo_lat': 'sensitive',
+  'household.geo_lon': 'sensitive',
+  'household.geo_accuracy': 'sensitive',
+  'household.geo_captured_at': 'sensitive',
+} as const satisfies Record<string, Classification>;
 
-/** Household fields that reveal an exact position. */
-export const SENSITIVE_HOUSEHOLD_FIELDS = ['geo_lat', 'geo_lon', 'geo_accuracy', 'geo_captured_at'] as const;
+export type ClassifiedField = keyof typeof DEFAULT_CLASSIFICATION;
+export const CLASSIFIED_FIELDS = Object.keys(DEFAULT_CLASSIFICATION) as ClassifiedField[];
 
-export function classificationOf(
-  field: string,
-  overrides: Record<string, Classification> | undefined,
-): Classification {
-  return overrides?.[field] ?? DEFAULT_PERSON_CLASSIFICATION[field] ?? 'personal';
+/** The tenant's overrides of the default classification (settings.field_classification). */
+export type Overrides = Partial<Record<string, Classification>> | undefined;
+
+/**
+ * Record keys every reader who may see a person gets, contract or not: its ids, version and
+ * lifecycle. They identify the record; they say nothing about the person.
+ */
+export const RECORD_KEYS: ReadonlySet<string> = new Set([
+  'person_id',
+  'system_guid',
+  'version_id',
+  'status',
+  'created_at',
+  'updated_at',
+  'household.household_id',
+  'household.leader_id',
+  'household.group_kind',
+  'household.version_id',
+  'household.status',
+  'household.created_at',
+  'household.updated_at',
+]);
+
+export function classificationOf(field: string, overrides: Overrides): Classification {
+  return (
+    overrides?.[field] ?? (DEFAULT_CLASSIFICATION as Record<string, Classification>)[field] ?? 'personal'
+  );
 }
 
 /** Keeps the last four characters visible: "19840101-1234" → "*********1234". */

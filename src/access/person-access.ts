@@ -2,12 +2,9 @@ import type { Actor } from '../auth/principal.js';
 import type { Queryable } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
 import { NIL_UUID } from '../lib/ids.js';
-import { ageOn } from '../registry/normalize.js';
-import type { PersonRow } from '../registry/person-repo.js';
-import type { PersonView } from '../registry/person-schemas.js';
-import { identitySystem } from '../vocabulary/seed.js';
-import { type Classification, classificationOf, maskValue } from './classification.js';
+import { type Classification, classificationOf, type Overrides, RECORD_KEYS } from './classification.js';
 import { type ConsentState, consentStates } from './consent-state.js';
+import { type Reader, readerOf } from './reader.js';
 
 /**
  * Why person data is being read: grace periods allow reads and searches, never exports (pulls,
@@ -15,52 +12,100 @@ import { type ConsentState, consentStates } from './consent-state.js';
  */
 export type Purpose = 'read' | 'search' | 'export' | 'write' | 'create';
 
+/** What a decision lets the reader see of a person's fields. */
+export type Grant =
+  | { kind: 'all' }
+  | { kind: 'classes'; classes: ReadonlySet<Classification>; overrides: Overrides }
+  | { kind: 'fields'; fields: ReadonlySet<string> };
+
+/**
+ * Why the reader sees what it sees: ROOT; a staff member during registration (no consent of its
+ * verticals decided yet), under consent, or after consent lapsed (basic fields); a third party
+ * under consent (its contract's fields) or for its own create (basic fields).
+ */
+export type Basis = 'root' | 'registration' | 'consent' | 'lapsed' | 'contract' | 'own-create' | 'hidden';
+
 export interface PersonDecision {
   /** False: the caller must get the same answer as for a person that does not exist. */
   visible: boolean;
   consent: ConsentState;
-  /** 'basic': only basic fields; 'full': personal fields too. */
-  level: 'basic' | 'full';
-  /** Sensitive fields unmasked (sensitive:read, or ROOT). */
-  sensitive: boolean;
-  /** Where personView reports what it masked (the operation's audit record). */
+  basis: Basis;
+  grant: Grant;
+  /** Where projections report what they masked (the operation's audit record). */
   audit?: Actor['audit'];
 }
 
-export type Overrides = Record<string, Classification> | undefined;
-
-const ROOT_DECISION: PersonDecision = { visible: true, consent: 'active', level: 'full', sensitive: true };
+const ROOT_DECISION: PersonDecision = {
+  visible: true,
+  consent: 'active',
+  basis: 'root',
+  grant: { kind: 'all' },
+};
+const BASIC = new Set<Classification>(['basic']);
 
 function consentAllows(state: ConsentState, purpose: Purpose): boolean {
   return state === 'active' || (state === 'grace' && (purpose === 'read' || purpose === 'search'));
 }
 
-/** The decision for one person, given the consent state among the caller's verticals. */
-export function decide(actor: Actor, state: ConsentState, purpose: Purpose): PersonDecision {
-  const d = decideFor(actor, state, purpose);
-  return d === ROOT_DECISION ? d : { ...d, audit: actor.audit };
+/** No consent of the reader's verticals decided yet: the person is being registered. */
+function inRegistration(state: ConsentState): boolean {
+  return state === 'none' || state === 'pending';
 }
 
-function decideFor(actor: Actor, state: ConsentState, purpose: Purpose): PersonDecision {
-  const p = actor.principal;
-  if (p.isRoot) return ROOT_DECISION;
-  const consented = consentAllows(state, purpose);
-  const sensitive = p.scopes.has('sensitive:read');
-  if (p.consentBound) {
-    if (consented) return { visible: true, consent: state, level: 'full', sensitive };
-    // A consent-bound caller that has just registered a person gets its basic fields back (what it
-    // sent, plus the new ids); it reads nothing more until a consent exists.
-    if (purpose === 'create') return { visible: true, consent: state, level: 'basic', sensitive: false };
-    return { visible: false, consent: state, level: 'basic', sensitive: false };
+function classesAt(reader: Reader, stage: 'registration' | 'consent'): Set<Classification> {
+  const out = new Set<Classification>(['basic']);
+  for (const cls of ['personal', 'sensitive'] as const) {
+    const at = reader.staff[cls];
+    if (at === 'registration' || (at === 'consent' && stage === 'consent')) out.add(cls);
   }
-  // Tenant staff register, verify and capture consent for people who have none yet: they see
-  // the person, with everything beyond the basic fields masked until consent exists.
-  return consented
-    ? { visible: true, consent: state, level: 'full', sensitive }
-    : { visible: true, consent: state, level: 'basic', sensitive: false };
+  return out;
 }
 
-/** Consent states of persons for the actor: among its verticals, or any vertical when unrestricted. */
+/** Fields a third party sees: its contracts' field_list, or the basic fields without a contract. */
+function thirdPartyGrant(reader: Reader): Grant {
+  return reader.contractFields
+    ? { kind: 'fields', fields: reader.contractFields }
+    : { kind: 'classes', classes: BASIC, overrides: reader.overrides };
+}
+
+/** The decision for one person, given the consent state among the reader's verticals. */
+export function decide(
+  reader: Reader,
+  state: ConsentState,
+  purpose: Purpose,
+  audit?: Actor['audit'],
+): PersonDecision {
+  if (reader.kind === 'root') return ROOT_DECISION;
+  const consented = consentAllows(state, purpose);
+  const classes = (c: ReadonlySet<Classification>): Grant => ({
+    kind: 'classes',
+    classes: c,
+    overrides: reader.overrides,
+  });
+  let d: PersonDecision;
+  if (reader.kind === 'third_party') {
+    if (consented) d = { visible: true, consent: state, basis: 'contract', grant: thirdPartyGrant(reader) };
+    // A third party that has just registered a person gets its basic fields back (what it sent,
+    // plus the new ids); it reads nothing more until a consent exists.
+    else if (purpose === 'create')
+      d = { visible: true, consent: state, basis: 'own-create', grant: classes(BASIC) };
+    else d = { visible: false, consent: state, basis: 'hidden', grant: classes(BASIC) };
+  } else if (consented) {
+    d = { visible: true, consent: state, basis: 'consent', grant: classes(classesAt(reader, 'consent')) };
+  } else if (inRegistration(state)) {
+    d = {
+      visible: true,
+      consent: state,
+      basis: 'registration',
+      grant: classes(classesAt(reader, 'registration')),
+    };
+  } else {
+    d = { visible: true, consent: state, basis: 'lapsed', grant: classes(BASIC) };
+  }
+  return audit ? { ...d, audit } : d;
+}
+
+/** Decisions on persons for the actor: consent among its verticals, or any vertical when unrestricted. */
 export async function decideMany(
   q: Queryable,
   actor: Actor,
@@ -73,93 +118,36 @@ export async function decideMany(
     for (const id of personIds) out.set(id, ROOT_DECISION);
     return out;
   }
-  const verticals = actor.principal.verticalIds.length > 0 ? actor.principal.verticalIds : null;
-  const states = await consentStates(q, tenantId, personIds, verticals);
-  for (const id of personIds) out.set(id, decide(actor, states.get(id) ?? 'none', purpose));
+  const reader = await readerOf(q, actor, tenantId);
+  const states = await consentStates(q, tenantId, personIds, reader.verticals);
+  for (const id of personIds) out.set(id, decide(reader, states.get(id) ?? 'none', purpose, actor.audit));
   return out;
 }
 
-function visibleAt(cls: Classification, d: PersonDecision): boolean {
-  return cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive));
+/**
+ * The one field-visibility predicate: may the reader see this field of the person unmasked?
+ * Sub-fields (`identities.identity_number`) follow their own classification for staff; a
+ * contract naming the parent (`identities`) shows them. Household fields are `household.<f>`.
+ */
+export function sees(d: PersonDecision, field: string): boolean {
+  const g = d.grant;
+  if (g.kind === 'all') return true;
+  if (g.kind === 'classes') return g.classes.has(classificationOf(field, g.overrides));
+  if (RECORD_KEYS.has(field) || g.fields.has(field)) return true;
+  if (field === 'position') return g.fields.has('household.geo_lat') && g.fields.has('household.geo_lon');
+  const dot = field.indexOf('.');
+  return dot > 0 && field.slice(0, dot) !== 'household' && g.fields.has(field.slice(0, dot));
 }
 
-/**
- * The one way a person leaves the service: every field passes its classification. Hidden fields
- * are null (lists empty) or partly masked, and always named in masked_fields.
- */
-export function personView(row: PersonRow, d: PersonDecision, overrides: Overrides): PersonView {
-  const masked: string[] = [];
-  const show = <T>(field: string, value: T, hidden: T): T => {
-    if (visibleAt(classificationOf(field, overrides), d)) return value;
-    if (value !== null && !(Array.isArray(value) && value.length === 0)) masked.push(field);
-    return hidden;
-  };
-  const numbersVisible = visibleAt(classificationOf('identities.identity_number', overrides), d);
-  const identities = show(
-    'identities',
-    row.identities.map((i) => {
-      const number = numbersVisible ? i.identity_number : maskValue(i.identity_number);
-      return {
-        identity_type: i.identity_type,
-        identity_number: number,
-        system: identitySystem(i.identity_type),
-        expiry_date: i.expiry_date,
-        status: i.status,
-        description: i.description,
-      };
-    }),
-    [],
-  );
-  if (!numbersVisible && identities.length > 0) masked.push('identities.identity_number');
-  const contactsVisible = visibleAt(classificationOf('contacts', overrides), d);
-  const contacts = row.contacts.map((c) => ({ ...c, value: contactsVisible ? c.value : maskValue(c.value) }));
-  if (!contactsVisible && contacts.length > 0) masked.push('contacts');
-  const estimated = row.birth_date_estimated && row.date_of_birth ? ageOn(row.date_of_birth) : null;
-  return {
-    person_id: row.id,
-    system_guid: row.system_guid,
-    full_name: row.full_name,
-    given_name: show('given_name', row.given_name, null),
-    family_name: show('family_name', row.family_name, null),
-    additional_name: show('additional_name', row.additional_name, null),
-    date_of_birth: show('date_of_birth', row.date_of_birth, null),
-    birth_date_estimated: show('birth_date_estimated', row.birth_date_estimated, null),
-    age_estimate: show('age_estimate', estimated, null),
-    gender: show('gender', row.gender, null),
-    identities,
-    contacts: d.level === 'full' ? contacts : show('contacts', contacts, []),
-    birth_place: show('birth_place', row.birth_place, null),
-    address: show('address', row.address, null),
-    geo_id: show('geo_id', row.geo_id, null),
-    household_id: show('household_id', row.household_id, null),
-    extensions: show('extensions', row.extensions, null),
-    verification_status: row.verification_status,
-    verified_by: show('verified_by', row.verified_by, null),
-    verified_at: show('verified_at', row.verified_at?.toISOString() ?? null, null),
-    status: row.status,
-    archived_at: show('archived_at', row.archived_at?.toISOString() ?? null, null),
-    version_id: row.version_id,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    provenance: show(
-      'provenance',
-      {
-        created_by: row.created_by,
-        source_system: row.source_system,
-        collection_method: row.collection_method,
-        recorded_at: row.created_at.toISOString(),
-        updated_by: row.updated_by,
-        last_update_system: row.last_update_system,
-      },
-      null,
-    ),
-    consent_status: d.consent,
-    masked_fields: noteMasking(d, [...new Set(masked)]),
-  };
+/** A hit is kept only when the reader may see the person and every field it matched on. */
+export function mayMatch(d: PersonDecision | undefined, matched: Iterable<string>): boolean {
+  if (!d?.visible) return false;
+  for (const field of matched) if (!sees(d, field)) return false;
+  return true;
 }
 
 /** Reports a masking decision to the operation's audit record (the request's audit event). */
-function noteMasking(d: PersonDecision, fields: string[]): string[] {
+export function noteMasking(d: PersonDecision, fields: string[]): string[] {
   if (fields.length > 0 && d.audit) {
     d.audit.masked ??= new Set();
     for (const f of fields) d.audit.masked.add(f);
@@ -168,18 +156,33 @@ function noteMasking(d: PersonDecision, fields: string[]): string[] {
   return fields;
 }
 
+/**
+ * Reports sensitive fields a projection showed unmasked to a non-ROOT reader: the request's
+ * audit event names them (`details.sensitive_read`). Only non-empty values count.
+ */
+export function noteSensitiveRead(d: PersonDecision, shown: string[]): void {
+  if (!d.audit || d.basis === 'root') return;
+  const overrides = d.grant.kind === 'classes' ? d.grant.overrides : undefined;
+  const fields = shown.filter((f) => classificationOf(f, overrides) === 'sensitive');
+  if (fields.length === 0) return;
+  d.audit.sensitive ??= new Set();
+  for (const f of fields) d.audit.sensitive.add(f);
+  d.audit.sensitivePersons = (d.audit.sensitivePersons ?? 0) + 1;
+}
+
 /** A single person for the actor, or the same 404 a missing person gets. */
 export async function readablePerson(
   q: Queryable,
   actor: Actor,
   tenantId: string,
-  row: PersonRow | null,
+  row: { id: string } | null,
   purpose: Purpose,
 ): Promise<PersonDecision> {
   if (!row) {
     // A consent-bound caller must not tell a missing person from a hidden one, by body or by
     // timing: the missing case runs the same consent query before the same 404.
     if (actor.principal.consentBound && !actor.principal.isRoot) {
+      await readerOf(q, actor, tenantId);
       await consentStates(q, tenantId, [NIL_UUID], null);
     }
     throw notFound('person');
@@ -190,14 +193,31 @@ export async function readablePerson(
 }
 
 /**
- * Search criteria must not become an oracle: a criterion on a field the caller may only see
- * masked is refused.
+ * How a search criterion uses a field: `identifier` — an exact match on an identifier the
+ * caller already holds (national id, phone, `system|value`): it reveals nothing the caller did
+ * not send, so any principal that may read persons may use it, and the result still passes the
+ * decision; `match` — any other criterion (fuzzy, prefix, ranges, exact values of attributes):
+ * refused on a field the reader can only ever see masked, and a row matches only when the
+ * reader sees that field of that person (mayMatch / visibleSql).
  */
-export function assertSearchable(actor: Actor, field: string, overrides: Overrides): void {
-  if (actor.principal.isRoot) return;
-  if (classificationOf(field, overrides) === 'sensitive' && !actor.principal.scopes.has('sensitive:read')) {
-    throw new AppError('ERR_SEC_FORBIDDEN', `searching by ${field} needs the sensitive:read scope`, {
-      extra: { required_scope: 'sensitive:read' },
-    });
-  }
+export type CriterionUse = 'identifier' | 'match';
+
+/** Could the reader ever see this field unmasked, on some person? */
+export function mayEverSee(reader: Reader, field: string): boolean {
+  if (reader.kind === 'root') return true;
+  if (reader.kind === 'third_party') return sees(decide(reader, 'active', 'read'), field);
+  const cls = classificationOf(field, reader.overrides);
+  return cls === 'basic' || reader.staff[cls] !== 'never';
+}
+
+/** Search criteria must not become an oracle (see CriterionUse). */
+export function assertSearchable(reader: Reader, field: string, use: CriterionUse = 'match'): void {
+  if (use === 'identifier' || mayEverSee(reader, field)) return;
+  throw new AppError(
+    'ERR_SEC_FORBIDDEN',
+    `searching by ${field} is not allowed: that field is masked for this caller`,
+    {
+      extra: { field },
+    },
+  );
 }

@@ -17,7 +17,8 @@ function requestEvent(request: FastifyRequest, status: number): AuditEvent | nul
   if (request.is404 && !request.actor) return null;
   const actor = request.actor;
   const masked = actor?.audit.masked;
-  if (actor?.audit.recorded && status < 400 && !masked) return null;
+  const sensitive = actor?.audit.sensitive;
+  if (actor?.audit.recorded && status < 400 && !masked && !sensitive) return null;
   return {
     tenantId: actor?.tenantId ?? null,
     actorId: actor?.principal.clientId ?? null,
@@ -30,9 +31,23 @@ function requestEvent(request: FastifyRequest, status: number): AuditEvent | nul
     correlationId: request.id,
     ip: request.ip,
     severity: actor?.principal.isRoot ? 'elevated' : 'normal',
-    details: masked
-      ? { masking: { fields: [...masked].sort(), persons: actor?.audit.maskedPersons ?? 0 } }
-      : null,
+    details:
+      masked || sensitive
+        ? {
+            ...(masked
+              ? { masking: { fields: [...masked].sort(), persons: actor?.audit.maskedPersons ?? 0 } }
+              : {}),
+            // Reads of sensitive fields are audited as such (docs/decisions/0012-access-policy.md).
+            ...(sensitive
+              ? {
+                  sensitive_read: {
+                    fields: [...sensitive].sort(),
+                    persons: actor?.audit.sensitivePersons ?? 0,
+                  },
+                }
+              : {}),
+          }
+        : null,
   };
 }
 

@@ -46,9 +46,16 @@ export interface Actor {
   /**
    * `recorded`: an audit event for this operation was written inside its transaction.
    * `masked`: person fields the access decision masked in what this operation returned, so the
-   * request's audit event records the masking decision.
+   * request's audit event records the masking decision; `sensitive`: sensitive fields it showed.
    */
-  audit: { recorded: boolean; masked?: Set<string>; maskedPersons?: number };
+  audit: {
+    recorded: boolean;
+    masked?: Set<string>;
+    maskedPersons?: number;
+    /** Sensitive person fields shown unmasked to a non-ROOT reader (audited as sensitive reads). */
+    sensitive?: Set<string>;
+    sensitivePersons?: number;
+  };
 }
 
 /** A system actor for background jobs and the CLI. */

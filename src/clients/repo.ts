@@ -95,3 +95,13 @@ export async function setActive(q: Queryable, clientId: string, active: boolean)
   );
   return rows[0] ?? null;
 }
+
+/** Which of `ids` are not programmes of the tenant (another tenant's or none at all). */
+export async function foreignPrograms(q: Queryable, tenantId: string, ids: string[]): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT x.id FROM unnest($2::uuid[]) AS x(id)
+      WHERE NOT EXISTS (SELECT 1 FROM programs p WHERE p.tenant_id = $1 AND p.id = x.id)`,
+    [tenantId, ids],
+  );
+  return rows.map((r) => r.id);
+}

@@ -88,6 +88,12 @@ export function createClientService(db: Database, cache: ClientCache, verticals:
     if (tenantId) await verticals.assertExist(tx, tenantId, verticalIds);
     assertWithin(actor, 'vertical_ids', verticalIds, actor.principal.verticalIds);
     assertWithin(actor, 'allowed_programs', allowedPrograms, actor.principal.allowedPrograms);
+    if (allowedPrograms.length > 0) {
+      if (!tenantId) throw rule('allowed_programs', 'a ROOT client is not limited to programmes');
+      const foreign = await repo.foreignPrograms(tx, tenantId, allowedPrograms);
+      if (foreign.length > 0)
+        throw rule('allowed_programs', `${foreign[0]} is not a programme of the tenant`);
+    }
     const client = await repo.insertClient(tx, {
       id: uuidv7(),
       clientId: clientId ?? newClientId(),

@@ -4,6 +4,7 @@ import { type Database, isPgError, PgCode } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError, forbidden, notFound } from '../http/errors.js';
 import { decodeCursor, decodeIdCursor, pageOf } from '../http/pagination.js';
+import { neutralizeCell } from '../integrations/formats/csv.js';
 import { enqueueJob } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import { uuidv7 } from '../lib/ids.js';
@@ -56,8 +57,7 @@ const sameRequest = (imp: repo.ImportRow, r: ImportRequest, sha256: string) =>
 
 /** Formula-looking cells are neutralised in CSV exports (spreadsheet injection). */
 export function csvCell(value: string | number): string {
-  let s = String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  const s = neutralizeCell(String(value));
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

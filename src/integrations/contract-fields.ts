@@ -39,6 +39,7 @@ export const HOUSEHOLD_FIELDS = [
   'household.geo_accuracy',
   'household.geo_captured_at',
   'household.group_kind',
+  'household.extensions',
   'household.members',
 ] as const;
 export type HouseholdField = (typeof HOUSEHOLD_FIELDS)[number];

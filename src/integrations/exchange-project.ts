@@ -1,5 +1,4 @@
-import { classificationOf } from '../access/classification.js';
-import type { Overrides, PersonDecision } from '../access/person-access.js';
+import { type PersonDecision, sees } from '../access/person-access.js';
 import type { HouseholdView } from '../registry/household-schemas.js';
 import type { PersonView } from '../registry/person-schemas.js';
 import { HOUSEHOLD_FIELD_PREFIX, isHouseholdField, isLinkField, type LinkField } from './contract-fields.js';
@@ -26,16 +25,13 @@ export interface LinksPart {
 }
 
 /**
- * May this caller see the link field of a person, given the decision on that person? Links are
- * classified like person fields (`personal` unless the tenant overrides `memberships` or
- * `relationships`); memberships also carry household ids, so they follow `household_id` too.
+ * May this caller see the link field of a person, given the decision on that person (src/access
+ * `sees`)? Memberships carry household ids: a classification-based reader must also see
+ * `household_id`; a contract naming `memberships` grants them as they are.
  */
-export function linkShown(field: LinkField, d: PersonDecision, overrides: Overrides): boolean {
-  const shown = (name: string) => {
-    const cls = classificationOf(name, overrides);
-    return cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive));
-  };
-  return field === 'memberships' ? shown('memberships') && shown('household_id') : shown('relationships');
+export function linkShown(field: LinkField, d: PersonDecision): boolean {
+  if (field === 'relationships') return sees(d, 'relationships');
+  return sees(d, 'memberships') && (d.grant.kind === 'fields' || sees(d, 'household_id'));
 }
 
 export interface ProjectedRecord {

@@ -1,4 +1,4 @@
-import { decideMany, personView } from '../access/person-access.js';
+import { decideMany } from '../access/person-access.js';
 import { recordAudit } from '../audit/audit.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
@@ -13,7 +13,7 @@ import { assertGeoArea } from '../registry/geo.js';
 import { findHouseholds, openMembersOfHouseholds } from '../registry/household-repo.js';
 import { householdView } from '../registry/household-service.js';
 import type { PersonRow } from '../registry/person-repo.js';
-import type { TenantSettingsCache } from '../tenancy/settings.js';
+import { personView } from '../registry/person-view.js';
 import { isHouseholdField, isLinkField, LINK_FIELDS } from './contract-fields.js';
 import type { ContractRow } from './contract-repo.js';
 import * as crepo from './contract-repo.js';
@@ -140,7 +140,7 @@ function filtersOf(q: PullQuery): PullFilters {
   return f;
 }
 
-export function createPullService(db: Database, settings: TenantSettingsCache, deps: PullDeps) {
+export function createPullService(db: Database, deps: PullDeps) {
   const sliceBytes = deps.outputSliceBytes ?? OUTPUT_SLICE_BYTES;
   /** One chunk of persons, decided, masked and projected, in one transaction. */
   async function chunkOf(
@@ -158,7 +158,6 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       'export',
     );
     const visible = rows.filter((r) => decisions.get(r.id)?.visible);
-    const overrides = (await settings.get(tx, tenantId)).fieldClassification;
     const households = contract.field_list.some(isHouseholdField)
       ? await householdsOf(tx, actor, tenantId, visible)
       : new Map<string, HouseholdPart>();
@@ -167,10 +166,10 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       : new Map<string, Omit<LinksPart, 'hidden'>>();
     const records = visible.map((r) => {
       const decision = decisions.get(r.id)!;
-      const view = personView(r, decision, overrides);
+      const view = personView(r, decision);
       const household = r.household_id ? (households.get(r.household_id) ?? null) : null;
       const own = links.get(r.id) ?? { memberships: [], relationships: [] };
-      const hidden = LINK_FIELDS.filter((f) => !linkShown(f, decision, overrides));
+      const hidden = LINK_FIELDS.filter((f) => !linkShown(f, decision));
       return projectPerson(view, contract.field_list, household, { ...own, hidden }).record;
     });
     return { records, ids: visible.map((r) => r.id) };
@@ -211,7 +210,7 @@ export function createPullService(db: Database, settings: TenantSettingsCache, d
       );
       const shown = (id: string) => {
         const d = seen.get(id);
-        return d?.visible === true && d.level === 'full' && qualified.has(id);
+        return d?.visible === true && d.basis !== 'own-create' && d.basis !== 'lapsed' && qualified.has(id);
       };
       for (const r of rels) {
         if (!shown(r.person_id) || !shown(r.related_person_id)) continue;

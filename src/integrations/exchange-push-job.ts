@@ -9,7 +9,7 @@ import { createValidatorCompiler, validationProblem } from '../http/validation.j
 import type { Job } from '../jobs/queue.js';
 import { PermanentJobError } from '../jobs/runner.js';
 import { identityKey } from '../registry/normalize.js';
-import { type PersonPatch as PatchInput, PersonCreate, PersonPatch } from '../registry/person-schemas.js';
+import { type PersonPatch as PatchInput, PersonPatch } from '../registry/person-schemas.js';
 import type { PersonService } from '../registry/person-service.js';
 import type * as crepo from './contract-repo.js';
 import { completed, integrationActor, reloadExchange } from './exchange-gate.js';
@@ -43,9 +43,9 @@ export interface PushJobDeps {
 
 /**
  * Processes an accepted push, record by record: each record is matched by identity (type and
- * number) and creates or updates one person through the person service, in its own transaction,
- * with the integration's client as the actor (provenance: created_by/updated_by its client id,
- * source system `integration:<id>`, collection method `integration_push`). A record's outcome is
+ * number) and updates the one consented person holding it through the person service, in its own
+ * transaction, with the integration's client as the actor (provenance: updated_by its client id,
+ * last update system `integration:<id>`); a push never creates a person (decision 0072). A record's outcome is
  * stored as it completes, so a job that dies is resumed where it stopped.
  */
 export function createPushJob(deps: PushJobDeps) {
@@ -58,7 +58,6 @@ export function createPushJob(deps: PushJobDeps) {
       method: 'POST',
       url: '/',
     }) as ValidateFunction;
-  const checkCreate = validator(PersonCreate);
   const checkPatch = validator(PersonPatch);
 
   function schemaErrors(check: ValidateFunction, input: unknown): FieldError[] | null {
@@ -109,51 +108,32 @@ export function createPushJob(deps: PushJobDeps) {
     if (d.errors.length > 0 || !d.identityType || !d.identityNumber) return save(rejected(d.errors));
     const identityType = d.identityType;
     const identityNumber = d.identityNumber;
+    // Judged before any lookup, so what a record is told about its fields never depends on
+    // whether someone holds its identity.
+    const errors = schemaErrors(checkPatch, d.fields);
+    if (errors) return save(rejected(errors));
     try {
       const matches = await tenantTx(db, actor, (tx) =>
         matchIdentity(tx, tenantId, identityType, identityKey(identityNumber)),
       );
       // The unique identity index admits one active holder; archived holders are read-only.
       const active = matches.filter((m) => !m.person_archived);
-      if (active.length > 1) {
-        return save(rejected([{ field: 'identity_number', message: 'matches more than one person' }]));
-      }
-      const match = active[0];
-      if (!match && matches.length > 0) {
-        return save(
-          rejected([{ field: 'identity_number', message: 'matches an archived person, which is read-only' }]),
-        );
-      }
-      if (match) {
-        const errors = schemaErrors(checkPatch, d.fields);
-        if (errors) return save(rejected(errors));
-        const required = ctx.contract.consent_requirements?.vertical_ids ?? [];
-        const consented = await tenantTx(db, actor, (tx) =>
-          meetsConsentRequirements(tx, tenantId, match.person_id, required),
-        );
-        if (!consented) return save(rejected([noConsent()]));
-        // The person service checks the caller's consent again, in the update's transaction.
-        const view = await persons.patch(actor, match.person_id, d.fields as PatchInput).catch((err) => {
-          throw err instanceof AppError && err.code === 'ERR_NOT_FOUND'
-            ? new AppError('ERR_CON_REQUIRED', noConsent().message, { errors: [noConsent()] })
-            : err;
-        });
-        return save({ outcome: 'updated', personId: view.person_id, versionId: view.version_id });
-      }
-      const input = { identity_type: identityType, identity_number: identityNumber, ...d.fields };
-      const errors = schemaErrors(checkCreate, input);
-      if (errors) return save(rejected(errors));
-      // A new person has no consent yet: it is created by the integration as registering staff
-      // would, and stays hidden from the integration until consent is captured.
-      const creator: Actor = { ...actor, principal: { ...actor.principal, consentBound: false } };
-      await tenantTx(db, creator, async (tx) => {
-        const view = await persons.createIn(tx, creator, input as never, 'integration_push');
-        await xrepo.setRecordOutcome(tx, tenantId, ctx.exchange.id, recordNo, {
-          outcome: 'created',
-          personId: view.person_id,
-          versionId: view.version_id,
-        });
+      const match = active.length === 1 ? active[0] : null;
+      // Unused, held by a person this integration may not see, archived: one and the same answer,
+      // and nobody is created (docs/decisions/0072-push-without-existence-oracle.md).
+      if (!match) return save(rejected([noPersonToUpdate()]));
+      const required = ctx.contract.consent_requirements?.vertical_ids ?? [];
+      const consented = await tenantTx(db, actor, (tx) =>
+        meetsConsentRequirements(tx, tenantId, match.person_id, required),
+      );
+      if (!consented) return save(rejected([noPersonToUpdate()]));
+      // The person service checks the caller's consent again, in the update's transaction.
+      const view = await persons.patch(actor, match.person_id, d.fields as PatchInput).catch((err) => {
+        throw err instanceof AppError && err.code === 'ERR_NOT_FOUND'
+          ? new AppError('ERR_NOT_FOUND', noPersonToUpdate().message, { errors: [noPersonToUpdate()] })
+          : err;
       });
+      return save({ outcome: 'updated', personId: view.person_id, versionId: view.version_id });
     } catch (err) {
       if (err instanceof AppError) return save(rejected(errorsOf(err)));
       // Bad data the database refused (class 22 data exceptions, 23 integrity): the record's fault.
@@ -209,10 +189,16 @@ export function createPushJob(deps: PushJobDeps) {
   };
 }
 
-function noConsent(): FieldError {
+/**
+ * The one refusal of a record whose identity names nobody this integration may update: unused,
+ * held by a person without its consent, or archived. Identical in every case, so a push result
+ * never tells whether an unconsented person exists.
+ */
+function noPersonToUpdate(): FieldError {
   return {
-    field: '(record)',
-    message: 'the person with this identity has no active consent that allows this integration to update it',
-    code: 'ERR_CON_REQUIRED',
+    field: 'identity_number',
+    message:
+      'no person this integration may update holds this identity (a push updates consented persons only)',
+    code: 'ERR_NOT_FOUND',
   };
 }

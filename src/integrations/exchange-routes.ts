@@ -183,9 +183,10 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Push records under a contract (its own client only); processed in the background',
         description:
-          'Records are matched by identity (identity_type, identity_number) and create or update ' +
-          'persons; only fields of the contract’s field_list may be written (others reject the ' +
-          'record). Answers 202 at once; per-record results are on the exchange. An ' +
+          'Records are matched by identity (identity_type, identity_number) and update the ' +
+          'consented person holding it; a push creates nobody, and a record naming nobody the ' +
+          'integration may update is rejected with one and the same error (unused or hidden alike). ' +
+          'Only fields of the contract’s field_list may be written (others reject the record). Answers 202 at once; per-record results are on the exchange. An ' +
           '`idempotency_key` (or `Idempotency-Key` header) makes the push happen once: a retry ' +
           'returns the original exchange, the same key with another payload is a 422. Malformed ' +
           'CSV or XML, XML with a DOCTYPE or entities, and oversized payloads are refused with ' +

@@ -50,7 +50,7 @@ export interface EarlyRefusal {
  */
 export function createExchangeService(deps: ExchangeDeps) {
   const { db, jobs, tokens, clientCache } = deps;
-  const pulls = createPullService(db, deps.settings, { clientCache, nudge: () => jobs.nudge() });
+  const pulls = createPullService(db, { clientCache, nudge: () => jobs.nudge() });
   const pushes = createPushService(db, { maxRecords: deps.maxRecords, nudge: () => jobs.nudge() });
   const pushJob = createPushJob({ db, persons: deps.persons, clientCache });
   jobs.register(PUSH_JOB, (job) => pushJob.run(job), { lockSeconds: 900 });

@@ -59,7 +59,9 @@ export type HouseholdPatch = Static<typeof HouseholdPatch> &
 
 export const HouseholdView = Type.Object({
   household_id: Uuid(),
-  household_name: Type.String(),
+  household_name: Nullable(
+    Type.String({ description: 'null only for a third party whose contract does not name it' }),
+  ),
   leader_id: Uuid(),
   geo_id: Nullable(Type.String()),
   address: Nullable(AddressSchema),
@@ -70,7 +72,7 @@ export const HouseholdView = Type.Object({
   geo_captured_at: Nullable(DateTime()),
   group_kind: Type.String(),
   extensions: Nullable(Extensions),
-  member_count: Type.Integer(),
+  member_count: Nullable(Type.Integer()),
   archived_at: Nullable(DateTime()),
   version_id: Type.Integer(),
   created_at: DateTime(),

@@ -1,4 +1,5 @@
-import { assertSearchable, decideMany } from '../access/person-access.js';
+import { assertSearchable, decideMany, mayMatch } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
@@ -32,6 +33,7 @@ export function createHouseholdSearch(db: Database) {
       const tenantId = requireTenant(actor);
       const radius = radiusOf(query);
       return tenantTx(db, actor, async (tx) => {
+        const reader = await readerOf(tx, actor, tenantId);
         const p = new Params();
         const tenant = p.add(tenantId);
         const where = [`h.tenant_id = ${tenant}`];
@@ -61,7 +63,7 @@ export function createHouseholdSearch(db: Database) {
         let from = 'households h';
         let select = 'h.id, h.leader_id';
         if (radius) {
-          assertSearchable(actor, 'position', { position: 'sensitive' });
+          assertSearchable(reader, 'position');
           const args = `${p.add(radius.lat)}::float8, ${p.add(radius.lon)}::float8, ${p.add(radius.radiusKm * 1000)}::float8`;
           // Index-served under row-level security (migration 0013).
           withClause = `WITH dist AS (
@@ -73,6 +75,7 @@ export function createHouseholdSearch(db: Database) {
           select = 'h.id, h.leader_id, dist.d AS distance_m, dist.src';
           matched.push('position');
         }
+        for (const f of matched) if (f !== 'position') assertSearchable(reader, `household.${f}`);
         const cursor = decodeCursor(query.cursor, radius ? 2 : 1);
         if (
           cursor &&
@@ -107,14 +110,9 @@ export function createHouseholdSearch(db: Database) {
             rows.map((r) => r.leader_id),
             'search',
           );
-          const keep = rows.filter((r) => {
-            const d = decisions.get(r.leader_id)!;
-            return (
-              d.visible &&
-              (!radius || (d.level === 'full' && d.sensitive)) &&
-              (!query.geo_id || d.level === 'full')
-            );
-          });
+          // Household fields are matched as the reader sees `household.<field>` of the head.
+          const fields = matched.map((f) => (f === 'position' ? f : `household.${f}`));
+          const keep = rows.filter((r) => mayMatch(decisions.get(r.leader_id), fields));
           const byId = new Map(
             (
               await findHouseholds(

@@ -1,4 +1,10 @@
-import { decideMany, type PersonDecision, personView, readablePerson } from '../access/person-access.js';
+import {
+  decideMany,
+  noteMasking,
+  type PersonDecision,
+  readablePerson,
+  sees,
+} from '../access/person-access.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
@@ -22,6 +28,7 @@ import {
 import { type InputDeps, rule } from './person-input.js';
 import { findPerson, findPersons } from './person-repo.js';
 import type { ArchiveBody, PersonView, RestoreBody } from './person-schemas.js';
+import { personView } from './person-view.js';
 import { listVersions, recordVersion } from './versions.js';
 
 export interface HouseholdServiceDeps extends InputDeps {
@@ -31,35 +38,36 @@ export interface HouseholdServiceDeps extends InputDeps {
 
 const GEO_FIELDS = ['geo_lat', 'geo_lon', 'geo_accuracy', 'geo_captured_at'] as const;
 
-/** A household is seen through its leader's consent; its exact position is sensitive. */
+/**
+ * A household is seen through its head's decision: each field as the reader sees
+ * `household.<field>` (src/access; the exact position is sensitive by default).
+ */
 export function householdView(row: hrepo.HouseholdRow, d: PersonDecision): HouseholdView {
   const masked: string[] = [];
-  const personal = d.level === 'full';
-  const exact = personal && d.sensitive;
-  const hide = <T>(field: string, ok: boolean, value: T): T | null => {
-    if (ok) return value;
+  const show = <T>(field: string, value: T): T | null => {
+    if (sees(d, `household.${field}`)) return value;
     if (value !== null) masked.push(field);
     return null;
   };
   return {
     household_id: row.id,
-    household_name: row.household_name,
+    household_name: show('household_name', row.household_name),
     leader_id: row.leader_id,
-    geo_id: hide('geo_id', personal, row.geo_id),
-    address: hide('address', personal, row.address),
+    geo_id: show('geo_id', row.geo_id),
+    address: show('address', row.address),
     status: row.status,
-    geo_lat: hide('geo_lat', exact, row.geo_lat),
-    geo_lon: hide('geo_lon', exact, row.geo_lon),
-    geo_accuracy: hide('geo_accuracy', exact, row.geo_accuracy),
-    geo_captured_at: hide('geo_captured_at', exact, row.geo_captured_at?.toISOString() ?? null),
+    geo_lat: show('geo_lat', row.geo_lat),
+    geo_lon: show('geo_lon', row.geo_lon),
+    geo_accuracy: show('geo_accuracy', row.geo_accuracy),
+    geo_captured_at: show('geo_captured_at', row.geo_captured_at?.toISOString() ?? null),
     group_kind: row.group_kind,
-    extensions: hide('extensions', personal, row.extensions),
-    member_count: row.member_count,
+    extensions: show('extensions', row.extensions),
+    member_count: show('member_count', row.member_count),
     archived_at: row.archived_at?.toISOString() ?? null,
     version_id: row.version_id,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
-    provenance: hide('provenance', personal, {
+    provenance: show('provenance', {
       created_by: row.created_by,
       source_system: row.source_system,
       collection_method: row.collection_method,
@@ -67,7 +75,7 @@ export function householdView(row: hrepo.HouseholdRow, d: PersonDecision): House
       updated_by: row.updated_by,
       last_update_system: row.last_update_system,
     }),
-    masked_fields: masked,
+    masked_fields: noteMasking(d, masked),
   };
 }
 
@@ -93,7 +101,7 @@ function assertLatLon(lat: number | null | undefined, lon: number | null | undef
 }
 
 export function createHouseholdService(deps: HouseholdServiceDeps) {
-  const { db, vocabularies, extensions, settings } = deps;
+  const { db, vocabularies, extensions } = deps;
 
   /** The household and the decision of its leader; hidden from consent-bound callers like a missing one. */
   async function load(
@@ -547,12 +555,11 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
         const ids = memberships.map((m) => m.person_id);
         const decisions = await decideMany(tx, actor, tenantId, ids, 'read');
         const persons = new Map((await findPersons(tx, tenantId, ids)).map((p) => [p.id, p]));
-        const overrides = (await settings.get(tx, tenantId)).fieldClassification;
         const data: (Membership & { person: PersonView })[] = [];
         for (const m of memberships) {
           const d = decisions.get(m.person_id)!;
           if (!d.visible) continue;
-          data.push({ ...membershipOut(m), person: personView(persons.get(m.person_id)!, d, overrides) });
+          data.push({ ...membershipOut(m), person: personView(persons.get(m.person_id)!, d) });
         }
         return data;
       });

@@ -1,6 +1,6 @@
-import { classificationOf } from '../access/classification.js';
 import { visibleSql } from '../access/consent-filter.js';
-import { assertSearchable, decideMany, personView } from '../access/person-access.js';
+import { assertSearchable, decideMany, mayMatch } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
@@ -10,6 +10,7 @@ import { identityKey } from './normalize.js';
 import { findPersons } from './person-repo.js';
 import type { PersonView } from './person-schemas.js';
 import { likeLiteral, Params } from './person-search.js';
+import { personView } from './person-view.js';
 
 export type Comparator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 const SQL_OP: Record<Comparator, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' };
@@ -37,8 +38,8 @@ const SORT_FIELD = { name: 'full_name', birth_date: 'date_of_birth', updated_at:
 
 /**
  * Structured person search with offset paging and an exact total (OpenSPP API V2). Every filter
- * and sort key is a field the caller must be allowed to see: criteria on sensitive fields need
- * the scope, and a person only matches when the caller could see every field used, so neither
+ * and sort key other than an exact identifier is a field the caller must be allowed to see
+ * (src/access: assertSearchable), and a person only matches when the caller could see every field used, so neither
  * the rows nor `total` reveal hidden persons or hidden values.
  */
 export function createPersonFilterSearch(deps: {
@@ -46,12 +47,12 @@ export function createPersonFilterSearch(deps: {
   settings: TenantSettingsCache;
   vocabularies: VocabularyService;
 }) {
-  const { db, settings, vocabularies } = deps;
+  const { db, vocabularies } = deps;
   return {
     async search(actor: Actor, f: PersonFilter): Promise<{ data: PersonView[]; total: number }> {
       const tenantId = requireTenant(actor);
       return tenantTx(db, actor, async (tx) => {
-        const overrides = (await settings.get(tx, tenantId)).fieldClassification;
+        const reader = await readerOf(tx, actor, tenantId);
         const p = new Params();
         const tenant = p.add(tenantId);
         const where = [`p.tenant_id = ${tenant}`];
@@ -59,7 +60,7 @@ export function createPersonFilterSearch(deps: {
         if (f.status !== 'all') where.push(`p.status = ${p.add(f.status)}`);
         if (f.personId) where.push(`p.id = ${p.add(f.personId)}::uuid`);
         if (f.identity) {
-          matched.push('identities.identity_number');
+          // An exact identifier the caller holds: no match restriction, the hit still passes the decision.
           const key = identityKey(f.identity.number);
           where.push(`p.id IN (SELECT person_id FROM person_identities WHERE tenant_id = ${tenant}
             AND identity_key = ${p.add(key)} AND removed_at IS NULL AND status <> 'invalid'
@@ -93,11 +94,9 @@ export function createPersonFilterSearch(deps: {
         for (const u of f.updatedAt ?? [])
           where.push(`p.updated_at ${SQL_OP[u.op]} ${p.add(u.at)}::timestamptz`);
         for (const s of f.sort) matched.push(SORT_FIELD[s.key]);
-        for (const field of new Set(matched)) assertSearchable(actor, field, overrides);
+        for (const field of new Set(matched)) assertSearchable(reader, field);
         if (unknownCode) return { data: [], total: 0 };
-        where.push(
-          visibleSql(actor, (v) => p.add(v), 'p.tenant_id', 'p.id', [...new Set(matched)], overrides),
-        );
+        where.push(visibleSql(reader, (v) => p.add(v), 'p.tenant_id', 'p.id', [...new Set(matched)]));
 
         const cond = where.join(' AND ');
         const total = (
@@ -115,15 +114,8 @@ export function createPersonFilterSearch(deps: {
         const decisions = await decideMany(tx, actor, tenantId, ids, 'search');
         const persons = await findPersons(tx, tenantId, ids);
         const data = persons
-          .filter((row) => {
-            const d = decisions.get(row.id)!;
-            if (!d.visible) return false;
-            return matched.every((field) => {
-              const cls = classificationOf(field, overrides);
-              return cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive));
-            });
-          })
-          .map((row) => personView(row, decisions.get(row.id)!, overrides));
+          .filter((row) => mayMatch(decisions.get(row.id), matched))
+          .map((row) => personView(row, decisions.get(row.id)!));
         return { data, total };
       });
     },

@@ -62,7 +62,10 @@ export const personRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Search persons by a criterion, area (with descendants) or radius',
         description:
           'criteria_id: identity ("number" or "type|number"), name (fuzzy), phone, email, birth_date, gender, status, ' +
-          'verification_status. Radius search needs lat, lon and radius_km and the sensitive:read scope; results are ordered ' +
+          'verification_status. identity, phone and email are exact identifiers: open to every reader of persons, the ' +
+          'hits still pass the access decision. Other criteria on a field the caller only ever sees masked are refused ' +
+          '(403); a person matches only when the caller sees the field. Radius search needs lat, lon and radius_km and ' +
+          'a role that sees positions (sensitive); results are ordered ' +
           'by distance and a person is placed at its household, else at its geo area centroid.',
         querystring: PersonSearchQuery,
         response: {

@@ -140,7 +140,9 @@ export const Provenance = Type.Object({
 export const PersonView = Type.Object({
   person_id: Uuid(),
   system_guid: Uuid(),
-  full_name: Type.String(),
+  full_name: Nullable(
+    Type.String({ description: 'null only for a third party whose contract does not name it' }),
+  ),
   given_name: Nullable(Type.String()),
   family_name: Nullable(Type.String()),
   additional_name: Nullable(Type.String()),
@@ -155,7 +157,7 @@ export const PersonView = Type.Object({
   geo_id: Nullable(Type.String()),
   household_id: Nullable(Type.String()),
   extensions: Nullable(Extensions),
-  verification_status: Type.String({ enum: ['provisional', 'verified'] }),
+  verification_status: Nullable(Type.String({ enum: ['provisional', 'verified'] })),
   verified_by: Nullable(Type.String()),
   verified_at: Nullable(DateTime()),
   status: Type.String({ enum: ['active', 'archived'] }),

@@ -1,11 +1,5 @@
-import { classificationOf } from '../access/classification.js';
-import {
-  assertSearchable,
-  decideMany,
-  type Overrides,
-  type PersonDecision,
-  personView,
-} from '../access/person-access.js';
+import { assertSearchable, decideMany, mayMatch } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Queryable, Tx } from '../db/database.js';
 import { trigramMatch } from '../db/trigram.js';
@@ -21,6 +15,7 @@ import { identityKey, phoneKey } from './normalize.js';
 import { fillPage, type Key } from './paging.js';
 import { findPersons } from './person-repo.js';
 import type { PersonSearchQuery, PersonView } from './person-schemas.js';
+import { personView } from './person-view.js';
 
 /** Collects parameters while a statement is assembled from fixed fragments. */
 export class Params {
@@ -113,12 +108,10 @@ export function createPersonSearch(deps: SearchDeps) {
 
   async function criterion(
     q: Tx,
-    actor: Actor,
     tenantId: string,
     p: Params,
     query: PersonSearchQuery,
-    overrides: Overrides,
-  ): Promise<{ sql: string; matched: string[]; score?: string }> {
+  ): Promise<{ sql: string; matched: string[]; identifier?: string; score?: string }> {
     const id = query.criteria_id;
     const value = query.criteria_value;
     if (id === undefined && value === undefined) return { sql: 'true', matched: [] };
@@ -137,7 +130,7 @@ export function createPersonSearch(deps: SearchDeps) {
     const s = await settings.get(q, tenantId);
     switch (id) {
       case 'identity': {
-        assertSearchable(actor, 'identities.identity_number', overrides);
+        // An exact identifier the caller holds: allowed, and the hit still passes the decision.
         const [type, number] = value.includes('|') ? value.split('|', 2) : [null, value];
         if (type !== null) await vocabularies.assertCode(q, tenantId, 'id-type', type, 'criteria_value');
         const key = identityKey(number);
@@ -145,7 +138,8 @@ export function createPersonSearch(deps: SearchDeps) {
         return {
           sql: `p.id IN (SELECT person_id FROM person_identities WHERE tenant_id = p.tenant_id AND identity_key = ${p.add(key)}
                  AND removed_at IS NULL AND (${p.add(type)}::text IS NULL OR identity_type = ${p.add(type)}))`,
-          matched: ['identities.identity_number'],
+          matched: [],
+          identifier: 'identities.identity_number',
         };
       }
       case 'name': {
@@ -159,13 +153,13 @@ export function createPersonSearch(deps: SearchDeps) {
       }
       case 'phone':
       case 'email': {
-        assertSearchable(actor, 'contacts', overrides);
         const key = id === 'phone' ? phoneKey(value, s.defaultPhoneCountry) : value.trim().toLowerCase();
         if (!key) throw bad(`not a ${id}`);
         return {
           sql: `p.id IN (SELECT person_id FROM person_contacts WHERE tenant_id = p.tenant_id AND value_key = ${p.add(key)}
                  AND removed_at IS NULL)`,
-          matched: ['contacts'],
+          matched: [],
+          identifier: 'contacts',
         };
       }
       case 'birth_date': {
@@ -193,11 +187,10 @@ export function createPersonSearch(deps: SearchDeps) {
       const tenantId = requireTenant(actor);
       const radius = radiusOf(query);
       return tenantTx(db, actor, async (tx) => {
-        const s = await settings.get(tx, tenantId);
-        const overrides = s.fieldClassification;
+        const reader = await readerOf(tx, actor, tenantId);
         const p = new Params();
         const tenant = p.add(tenantId);
-        const crit = await criterion(tx, actor, tenantId, p, query, overrides);
+        const crit = await criterion(tx, tenantId, p, query);
         const matched = [...crit.matched];
         const where = [`p.tenant_id = ${tenant}`, crit.sql];
         const status = query.status ?? 'active';
@@ -209,13 +202,13 @@ export function createPersonSearch(deps: SearchDeps) {
           matched.push('geo_id');
         }
         // Every criterion, not only the sensitive-by-default ones: tenants may reclassify fields.
-        for (const field of matched) assertSearchable(actor, field, overrides);
+        for (const field of matched) assertSearchable(reader, field);
         let withClause = '';
         let from = 'persons p';
         let select = 'p.id';
         const mode: Mode = radius ? 'distance' : crit.score ? 'score' : 'id';
         if (radius) {
-          assertSearchable(actor, 'position', { ...overrides, position: 'sensitive' });
+          assertSearchable(reader, 'position');
           withClause = `WITH ${radiusCte(p, tenant, radius)}`;
           from = 'persons p JOIN dist ON dist.id = p.id';
           select = 'p.id, dist.d AS distance_m, dist.src';
@@ -260,7 +253,7 @@ export function createPersonSearch(deps: SearchDeps) {
             rows.map((r) => r.id),
             'search',
           );
-          const keep = rows.filter((r) => mayMatch(decisions.get(r.id)!, matched, overrides));
+          const keep = rows.filter((r) => mayMatch(decisions.get(r.id), matched));
           const persons = new Map(
             (
               await findPersons(
@@ -272,8 +265,8 @@ export function createPersonSearch(deps: SearchDeps) {
           );
           return keep.map((r) => {
             const hit: SearchHit = {
-              ...personView(persons.get(r.id)!, decisions.get(r.id)!, overrides),
-              matched_fields: matched,
+              ...personView(persons.get(r.id)!, decisions.get(r.id)!),
+              matched_fields: crit.identifier ? [crit.identifier, ...matched] : matched,
             };
             if (r.distance_m !== undefined) {
               hit.distance_km = Math.round(r.distance_m) / 1000;
@@ -323,15 +316,6 @@ function validateCursor(cursor: (string | number | null)[] | null, mode: Mode): 
       errors: [{ field: 'cursor', message: 'invalid cursor' }],
     });
   }
-}
-
-/** A hit is kept only when the caller could see every field it matched on (no search oracle). */
-function mayMatch(d: PersonDecision, matched: string[], overrides: Overrides): boolean {
-  if (!d.visible) return false;
-  return matched.every((field) => {
-    const cls = field === 'position' ? 'sensitive' : classificationOf(field, overrides);
-    return cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive));
-  });
 }
 
 async function radiusWarnings(q: Queryable, actor: Actor, tenantId: string, hits: SearchHit[]) {

@@ -1,4 +1,4 @@
-import { decideMany, type Purpose, personView, readablePerson } from '../access/person-access.js';
+import { decideMany, type Purpose, readablePerson } from '../access/person-access.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
@@ -30,6 +30,7 @@ import {
   type RestoreBody,
   type VerifyBody,
 } from './person-schemas.js';
+import { personView } from './person-view.js';
 import { listVersions, recordVersion } from './versions.js';
 
 export interface PersonServiceDeps extends InputDeps {
@@ -64,7 +65,7 @@ export function createPersonService(deps: PersonServiceDeps) {
   async function viewOf(tx: Tx, actor: Actor, tenantId: string, id: string, purpose: Purpose = 'read') {
     const row = await repo.findPerson(tx, tenantId, id);
     const d = await readablePerson(tx, actor, tenantId, row, purpose);
-    return personView(row!, d, (await settings.get(tx, tenantId)).fieldClassification);
+    return personView(row!, d);
   }
 
   /** Candidates the caller may see at all (consent-bound callers never learn of hidden persons). */
@@ -382,8 +383,7 @@ export function createPersonService(deps: PersonServiceDeps) {
       return tenantTx(db, actor, async (tx) => {
         const row = await repo.findPerson(tx, tenantId, id);
         const d = await readablePerson(tx, actor, tenantId, row, 'read');
-        const overrides = (await settings.get(tx, tenantId)).fieldClassification;
-        const shown = personView(row!, d, overrides);
+        const shown = personView(row!, d);
         const hidden = new Set(shown.masked_fields.map((f) => f.split('.')[0]));
         const versions = await listVersions(tx, tenantId, 'person', id);
         return versions.map((v) => {

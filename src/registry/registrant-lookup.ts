@@ -1,5 +1,4 @@
-import { classificationOf } from '../access/classification.js';
-import { assertSearchable, decideMany, readablePerson } from '../access/person-access.js';
+import { decideMany, mayMatch, readablePerson, sees } from '../access/person-access.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
@@ -17,11 +16,11 @@ export type RegistrantRef = { id: string } | { identityType: string; number: str
  * Resolves identifiers to registrants for the faces that address records by `{system}|{value}`
  * (docs/decisions/0051-v2-identifiers.md). Among the registrants the caller may see: none → the
  * 404 of a missing record, several → 409 (never a silent pick). Looking a person up by an
- * identity number is a search on that number and follows its rules (sensitive:read unless the
- * tenant classifies it otherwise, and only persons whose numbers the caller may see match).
+ * identity number the caller holds is allowed to any reader of persons; only persons the
+ * decision lets it see are found.
  */
 export function createRegistrantLookup(deps: { db: Database; settings: TenantSettingsCache }) {
-  const { db, settings } = deps;
+  const { db } = deps;
 
   async function personIn(tx: Tx, actor: Actor, ref: RegistrantRef, purpose: 'read' | 'write' = 'read') {
     const tenantId = requireTenant(actor);
@@ -29,8 +28,8 @@ export function createRegistrantLookup(deps: { db: Database; settings: TenantSet
       await readablePerson(tx, actor, tenantId, await findPerson(tx, tenantId, ref.id), purpose);
       return ref.id;
     }
-    const overrides = (await settings.get(tx, tenantId)).fieldClassification;
-    assertSearchable(actor, 'identities.identity_number', overrides);
+    // An exact identifier the caller holds: any reader of persons may use it (src/access,
+    // CriterionUse 'identifier'); the persons found still pass the decision.
     const { rows } = await tx.query<{ person_id: string }>(
       `SELECT DISTINCT person_id FROM person_identities
         WHERE tenant_id = $1 AND identity_type = $2 AND identity_key = $3 AND removed_at IS NULL
@@ -40,11 +39,7 @@ export function createRegistrantLookup(deps: { db: Database; settings: TenantSet
     );
     const ids = rows.map((r) => r.person_id);
     const decisions = await decideMany(tx, actor, tenantId, ids, purpose === 'write' ? 'write' : 'search');
-    const cls = classificationOf('identities.identity_number', overrides);
-    const matches = ids.filter((id) => {
-      const d = decisions.get(id)!;
-      return d.visible && (cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive)));
-    });
+    const matches = ids.filter((id) => mayMatch(decisions.get(id), []));
     if (matches.length === 0) throw notFound('person');
     if (matches.length > 1)
       throw conflict('the identifier is held by more than one person; address one by its Hearth id');
@@ -87,9 +82,7 @@ export function createRegistrantLookup(deps: { db: Database; settings: TenantSet
       return tenantTx(db, actor, async (tx) => {
         const person = await findPerson(tx, tenantId, personId);
         const d = await readablePerson(tx, actor, tenantId, person, 'read');
-        const overrides = (await settings.get(tx, tenantId)).fieldClassification;
-        const cls = classificationOf('household_id', overrides);
-        if (!(cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive)))) return [];
+        if (!sees(d, 'household_id')) return [];
         const memberships = await listMemberships(tx, tenantId, { personId, includeEnded });
         const households = new Map(
           (await findHouseholds(tx, tenantId, [...new Set(memberships.map((m) => m.household_id))])).map(

@@ -1,13 +1,56 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Page, PageQuery, Uuid } from '../http/schemas.js';
-import { Tenant, TenantCreate, TenantPatch, Vertical, VerticalCreate } from './schemas.js';
+import {
+  AccessPolicy,
+  AccessPolicyPatch,
+  Tenant,
+  TenantCreate,
+  TenantPatch,
+  Vertical,
+  VerticalCreate,
+} from './schemas.js';
 
 const TenantParams = Type.Object({ tenant_id: Uuid() });
 const tags = ['tenancy'];
 
 export const tenancyRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { tenants, verticals } = app.hearth.services;
+  const { tenants, verticals, accessPolicy } = app.hearth.services;
+
+  app.get(
+    '/api/v1/access-policy',
+    {
+      config: { auth: { roles: ['tenant_admin', 'auditor'] } },
+      schema: {
+        tags,
+        summary:
+          'The tenant’s access policy: field classification, role × classification table, separation of duties',
+        description:
+          'Staff see basic fields always, and personal / sensitive fields as role_field_access says: `registration` ' +
+          '(while no consent of their verticals is decided yet, and under consent), `consent` (only under an active ' +
+          'or grace consent) or `never`. After consent is withdrawn, rejected or expired past grace, staff see basic ' +
+          'fields only. Third parties (role integration, DCI senders, consent-bound clients) see a person only under ' +
+          'consent, and then exactly their contracts’ field_list (basic fields without a contract).',
+        response: { 200: AccessPolicy },
+      },
+    },
+    async (request) => accessPolicy.get(request.actor!),
+  );
+
+  app.patch(
+    '/api/v1/access-policy',
+    {
+      config: { auth: { roles: ['tenant_admin'] } },
+      schema: {
+        tags,
+        summary:
+          'Change the tenant’s access policy (tenant admin); merged into the current overrides, audited',
+        body: AccessPolicyPatch,
+        response: { 200: AccessPolicy },
+      },
+    },
+    async (request) => accessPolicy.patch(request.actor!, request.body),
+  );
 
   app.post(
     '/api/v1/tenants',

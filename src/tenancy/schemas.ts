@@ -1,4 +1,6 @@
 import { type Static, Type } from 'typebox';
+import { CLASSIFIED_FIELDS, DEFAULT_CLASSIFICATION } from '../access/classification.js';
+import { DEFAULT_ROLE_ACCESS, STAFF_ROLES } from '../access/role-access.js';
 import { Body, DateTime, Uuid } from '../http/schemas.js';
 
 export const Classification = Type.Union([
@@ -6,6 +8,86 @@ export const Classification = Type.Union([
   Type.Literal('personal'),
   Type.Literal('sensitive'),
 ]);
+
+/** Every field a tenant may reclassify, each listed with its default (OpenAPI shows them all). */
+function FieldClassification() {
+  return Type.Object(
+    Object.fromEntries(
+      CLASSIFIED_FIELDS.map((f) => [
+        f,
+        Type.Optional(
+          Type.Union(Classification.anyOf, { description: `default ${DEFAULT_CLASSIFICATION[f]}` }),
+        ),
+      ]),
+    ),
+    {
+      additionalProperties: false,
+      description:
+        'overrides of the default classification of person fields (household fields as household.<field>); ' +
+        'staff see each classification as the role table says, third parties see their contract fields',
+    },
+  );
+}
+
+const Stage = Type.Union([Type.Literal('registration'), Type.Literal('consent'), Type.Literal('never')], {
+  description:
+    'registration: while no consent of the reader’s verticals is decided yet and under consent; ' +
+    'consent: only under an active (or grace) consent; never: always masked',
+});
+
+/** The role × classification table: when each staff role sees personal and sensitive fields. */
+function RoleFieldAccess() {
+  return Type.Object(
+    Object.fromEntries(
+      STAFF_ROLES.map((role) => [
+        role,
+        Type.Optional(
+          Type.Object(
+            {
+              personal: Type.Optional(Stage),
+              sensitive: Type.Optional(Stage),
+            },
+            {
+              additionalProperties: false,
+              description: `default personal: ${DEFAULT_ROLE_ACCESS[role].personal}, sensitive: ${DEFAULT_ROLE_ACCESS[role].sensitive}`,
+            },
+          ),
+        ),
+      ]),
+    ),
+    {
+      additionalProperties: false,
+      description: 'overrides of the role × classification table (basic fields are always shown)',
+    },
+  );
+}
+
+export const AccessPolicyPatch = Body({
+  field_classification: Type.Optional(FieldClassification()),
+  role_field_access: Type.Optional(RoleFieldAccess()),
+  separation_of_duties: Type.Optional(Type.Boolean()),
+});
+export type AccessPolicyPatch = Static<typeof AccessPolicyPatch>;
+
+const StageOut = Type.String({ enum: ['registration', 'consent', 'never'] });
+export const AccessPolicy = Type.Object({
+  field_classification: Type.Record(
+    Type.String(),
+    Type.String({ enum: ['basic', 'personal', 'sensitive'] }),
+    {
+      description: 'the classification in force for every field (defaults with the tenant’s overrides)',
+    },
+  ),
+  role_field_access: Type.Record(Type.String(), Type.Object({ personal: StageOut, sensitive: StageOut }), {
+    description: 'the role × classification table in force',
+  }),
+  separation_of_duties: Type.Boolean(),
+  overrides: Type.Object({
+    field_classification: Type.Record(Type.String(), Type.String()),
+    role_field_access: Type.Record(Type.String(), Type.Record(Type.String(), Type.String())),
+  }),
+});
+export type AccessPolicy = Static<typeof AccessPolicy>;
 
 export const TenantSettings = Type.Object(
   {
@@ -31,9 +113,13 @@ export const TenantSettings = Type.Object(
           'people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in',
       }),
     ),
-    field_classification: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z_.]{1,64}$' }), Classification, {
-        description: 'overrides of the default classification of person fields',
+    field_classification: Type.Optional(FieldClassification()),
+    role_field_access: Type.Optional(RoleFieldAccess()),
+    separation_of_duties: Type.Optional(
+      Type.Boolean({
+        description:
+          'true (default): a client cannot verify a person, household or consent it registered or captured itself; ' +
+          'false relaxes this for small teams',
       }),
     ),
   },

@@ -1,4 +1,3 @@
-import type { Classification } from '../access/classification.js';
 import type { Queryable } from '../db/database.js';
 import type { TenantSettings } from './schemas.js';
 
@@ -7,11 +6,13 @@ const TTL_MS = 10_000;
 export interface ResolvedSettings {
   consentGraceDays: number;
   consentRequiresVerification: boolean;
-  fieldClassification: Record<string, Classification> | undefined;
   defaultPhoneCountry: string | undefined;
 }
 
-/** Tenant settings with their defaults, cached for a few seconds per process. */
+/**
+ * Tenant settings with their defaults, cached for a few seconds per process. The access policy
+ * (classification, role table) is not here: src/access reads it fresh for each operation.
+ */
 export function createTenantSettings() {
   const cache = new Map<string, { at: number; value: ResolvedSettings }>();
   return {
@@ -26,7 +27,6 @@ export function createTenantSettings() {
       const value: ResolvedSettings = {
         consentGraceDays: s.consent_grace_days ?? 30,
         consentRequiresVerification: s.consent_requires_verification ?? false,
-        fieldClassification: s.field_classification,
         defaultPhoneCountry: s.default_phone_country,
       };
       cache.set(tenantId, { at: Date.now(), value });

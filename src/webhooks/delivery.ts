@@ -58,7 +58,7 @@ const isSuccess = (code: number | null) => code !== null && code >= 200 && code 
  * once (sign, POST, read a capped answer) and records their outcomes in groups.
  */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
-  const { db, config, clientCache, settings, log } = deps;
+  const { db, config, clientCache, log } = deps;
   const workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const lockSeconds = Math.ceil(config.timeoutMs / 1000) + 60;
   const keyCache = new Map<string, KeyObject>();
@@ -129,18 +129,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     const actor = await integrationActor(c.auth_client_id, c.tenant_id, `webhook:${event.event_id}`);
     if (!actor) return null;
     const personId = event.person_id;
-    return db.transaction(
-      async (tx) =>
-        projectPersonFor(
-          tx,
-          actor,
-          c.tenant_id,
-          personId,
-          contract,
-          (await settings.get(tx, c.tenant_id)).fieldClassification,
-        ),
-      { tenantId: c.tenant_id },
-    );
+    return db.transaction(async (tx) => projectPersonFor(tx, actor, c.tenant_id, personId, contract), {
+      tenantId: c.tenant_id,
+    });
   }
 
   const held = (c: qrepo.Claimed, status: 'held' | 'failed', error: string): qrepo.Outcome => ({

@@ -1,11 +1,12 @@
 import { consentStates } from '../access/consent-state.js';
-import { decideMany, type Overrides, personView } from '../access/person-access.js';
+import { decideMany } from '../access/person-access.js';
 import type { Actor } from '../auth/principal.js';
 import type { Queryable } from '../db/database.js';
 import type { OutboxEvent } from '../events/dispatcher.js';
 import { isPersonField } from '../integrations/contract-fields.js';
 import { projectPerson } from '../integrations/exchange-project.js';
 import { findPerson } from '../registry/person-repo.js';
+import { personView } from '../registry/person-view.js';
 
 /** Person fields a contract approved, after consent and masking, at delivery time. */
 export interface PersonProjection {
@@ -43,8 +44,8 @@ export function eventBody(event: OutboxEvent, projection: PersonProjection | nul
  * A person as a pull would return it, cut to the contract's person fields: the person is active,
  * holds an active consent in every vertical the contract requires, and passes the one access
  * decision every read takes (purpose export: active consent only, no grace) as the integration's
- * own client (consent-bound, its verticals, its scopes: sensitive fields stay masked without
- * sensitive:read), projected by the pull's projection. Null when nothing may be sent.
+ * own client (consent-bound, its verticals: the fields of its contracts in force), projected by
+ * the pull's projection. Null when nothing may be sent.
  */
 export async function projectPersonFor(
   q: Queryable,
@@ -52,7 +53,6 @@ export async function projectPersonFor(
   tenantId: string,
   personId: string,
   contract: { field_list: readonly string[]; consent_requirements?: { vertical_ids?: readonly string[] } },
-  overrides: Overrides,
 ): Promise<PersonProjection | null> {
   const fields = contract.field_list.filter(isPersonField);
   if (fields.length === 0) return null;
@@ -63,8 +63,8 @@ export async function projectPersonFor(
     if (state !== 'active') return null;
   }
   const decision = (await decideMany(q, actor, tenantId, [personId], 'export')).get(personId);
-  if (!decision?.visible || decision.level !== 'full') return null;
-  const { record } = projectPerson(personView(row, decision, overrides), fields, null);
+  if (!decision?.visible || decision.basis === 'own-create' || decision.basis === 'lapsed') return null;
+  const { record } = projectPerson(personView(row, decision), fields, null);
   const { masked_fields, ...person } = record;
   return { person: { person_id: row.id, ...person }, masked_fields: masked_fields as string[] };
 }

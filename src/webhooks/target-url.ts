@@ -1,5 +1,6 @@
 import { promises as dns } from 'node:dns';
 import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Webhook targets must not reach the server's own network (SSRF): https only, no credentials in
@@ -9,56 +10,42 @@ import net from 'node:net';
  * 0046). `allowInsecure` (development and tests) lifts all of it except the URL syntax.
  */
 
-// Two lists: a BlockList checks an IPv4 address against its IPv6 rules too (as ::ffff:a.b.c.d),
-// so one list holding ::ffff:0:0/96 would refuse every IPv4 address, public ones included.
-const BLOCKED_V4 = new net.BlockList();
-const BLOCKED_V6 = new net.BlockList();
-for (const [prefix, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  BLOCKED_V4.addSubnet(prefix, bits, 'ipv4');
-}
-for (const [prefix, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  // IPv4-mapped, NAT64 and 6to4 addresses embed an IPv4 address: refused as a whole.
-  ['::ffff:0:0', 96],
-  ['64:ff9b::', 96],
-  ['64:ff9b:1::', 48],
-  ['2002::', 16],
-  ['100::', 64],
-  ['2001::', 23],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const) {
-  BLOCKED_V6.addSubnet(prefix, bits, 'ipv6');
+// Global unicast IPv6 (2000::/3) is the only IPv6 space a public server lives in; everything
+// outside it — IPv4-compatible ::/96, IPv4-mapped and -translated, NAT64 64:ff9b::/96 and /48,
+// unique-local, site-local, link-local, multicast, discard — is refused without naming each.
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+// Inside it, the IETF protocol assignments (Teredo, benchmarking, ORCHID…), documentation and
+// 6to4 (which embeds an IPv4 address) are refused too.
+const SPECIAL_V6 = ['2001::/23', '2001:db8::/32', '2002::/16', '3fff::/20', '5f00::/16'].map((c) =>
+  ipaddr.parseCIDR(c),
+);
+
+/**
+ * Whether a webhook or callback may not connect to this address: anything ipaddr.js does not
+ * class as plain unicast (loopback, private, carrier-grade NAT, link-local, reserved,
+ * documentation, benchmarking, multicast, broadcast…), and for IPv6 anything outside global
+ * unicast or in its special ranges. Checked on the parsed address, so every textual form
+ * (`::127.0.0.1`, `::ffff:0:7f00:1`, `0:0:0:0:0:ffff:7f00:1`) is judged by what it is.
+ */
+export function isBlockedAddress(address: string): boolean {
+  // Only the standard textual forms: ipaddr.js would also read '127.1' or '0x7f.0.0.1'.
+  if (net.isIP(address) === 0) return true;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address);
+  } catch {
+    return true;
+  }
+  if (parsed.range() !== 'unicast') return true;
+  if (parsed.kind() === 'ipv4') return false;
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.zoneId) return true;
+  if (!v6.match(GLOBAL_UNICAST_V6)) return true;
+  return SPECIAL_V6.some((range) => v6.match(range));
 }
 
 /** Why a target is refused; `field` is always target_url. */
 export class TargetRefused extends Error {}
-
-export function isBlockedAddress(address: string): boolean {
-  const family = net.isIP(address);
-  if (family === 0) return true;
-  return family === 4 ? BLOCKED_V4.check(address, 'ipv4') : BLOCKED_V6.check(address, 'ipv6');
-}
 
 const RESOLVE_TIMEOUT_MS = 5_000;
 

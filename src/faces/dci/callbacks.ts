@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { readerOf } from '../../access/reader.js';
 import { assertClientUsable, currentScopes, principalOf } from '../../auth/authenticator.js';
 import type { ClientCache } from '../../auth/client-cache.js';
 import type { Actor } from '../../auth/principal.js';
@@ -90,7 +91,7 @@ export interface CallbackDeps {
 }
 
 export function registerCallbackWorker(jobs: JobRunner, deps: CallbackDeps): void {
-  const { db, config, clients, settings, outbound } = deps;
+  const { db, config, clients, outbound } = deps;
   const webhook = config.webhooks;
 
   /** The client as it is now, read as a DCI sender; null when it may no longer receive anything. */
@@ -120,7 +121,7 @@ export function registerCallbackWorker(jobs: JobRunner, deps: CallbackDeps): voi
       actor,
       tenantId,
       config: config.dci,
-      overrides: (await settings.get(tx, tenantId)).fieldClassification,
+      reader: await readerOf(tx, actor, tenantId),
     };
   }
 

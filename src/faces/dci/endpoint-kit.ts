@@ -1,3 +1,4 @@
+import { readerOf } from '../../access/reader.js';
 import type { Actor } from '../../auth/principal.js';
 import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/database.js';
@@ -23,7 +24,7 @@ export type Envelope = Record<string, unknown>;
 
 /** What every DCI endpoint shares: the DCI actor in a tenant transaction, signing, run contexts. */
 export function endpointKit(deps: DciServiceDeps) {
-  const { db, config, settings, outbound } = deps;
+  const { db, config, outbound } = deps;
   return {
     deps,
     config,
@@ -35,7 +36,7 @@ export function endpointKit(deps: DciServiceDeps) {
         actor,
         tenantId,
         config: config.dci,
-        overrides: (await settings.get(tx, tenantId)).fieldClassification,
+        reader: await readerOf(tx, actor, tenantId),
       };
     },
 

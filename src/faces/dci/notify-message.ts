@@ -18,7 +18,7 @@ export async function notifyMessageOf(
   eventId: string,
   callbackId: string,
 ): Promise<{ built: BuiltMessage; meta?: Record<string, unknown> } | { skip: string }> {
-  const { tx, actor, tenantId, config, overrides } = ctx;
+  const { tx, actor, tenantId, config } = ctx;
   const event = await findEvent(tx, tenantId, eventId);
   const personId = event?.person_id ?? (event?.resource_type === 'person' ? event.resource_id : null);
   if (!event || !personId) return { skip: 'the event names no person' };
@@ -33,7 +33,7 @@ export async function notifyMessageOf(
   const matched = matchedFields(cond);
   const hit = await matchingIds(tx, scopeOf(actor, tenantId, config), 'Member', cond, [personId]);
   if (!hit.has(personId)) return { skip: 'the person does not match the filter or may not be sent' };
-  const views = await personViews(tx, actor, tenantId, [personId], 'export', matched, overrides);
+  const views = await personViews(tx, actor, tenantId, [personId], 'export', matched);
   if (views.length === 0) return { skip: 'the person may not be sent' };
   if (sub.event_type === 'REGISTER') {
     // Announced once, and only registrations made since the subscription.
@@ -46,12 +46,11 @@ export async function notifyMessageOf(
   const rctx = recordContext(config);
   let record: Record<string, unknown>;
   if (sub.notify_record_type === 'Group') {
-    const groups = await groupParts(tx, actor, tenantId, [event.resource_id], 'export', [], overrides);
+    const groups = await groupParts(tx, actor, tenantId, [event.resource_id], 'export', []);
     if (groups.length === 0) return { skip: 'the household may not be sent' };
     record = groupRecord(groups[0], rctx);
   } else {
-    const households =
-      (await personHouseholds(tx, actor, tenantId, views, 'export', overrides)).get(personId) ?? [];
+    const households = (await personHouseholds(tx, actor, tenantId, views, 'export')).get(personId) ?? [];
     record =
       sub.notify_record_type === 'Member'
         ? memberRecord(views[0], rctx, null, null, households)

@@ -331,7 +331,8 @@ export function matchedFields(cond: Cond, out: Set<string> = new Set()): Set<str
       matchedFields(cond.item, out);
       break;
     case 'identifier':
-      out.add('identities.identity_number');
+      // An exact identifier the caller holds: allowed to every reader, no match restriction
+      // (src/access CriterionUse 'identifier'); the persons found still pass the decision.
       break;
     case 'cmp':
       out.add(ATTRIBUTES[cond.attr].field);

@@ -31,7 +31,8 @@ export interface NameValue {
  */
 export interface PersonHousehold {
   household_id: string;
-  household_name: string;
+  /** Null when the caller may not see it (a contract not naming household.household_name). */
+  household_name: string | null;
   /** Active identifiers of the household (Hearth id-type codes). */
   identifiers: readonly { identity_type: string; identity_number: string }[];
 }
@@ -58,6 +59,30 @@ const ROLE_TO_RELATIONSHIP: Readonly<Record<string, string>> = {
   grandparent: 'GRPRN',
   other_relative: 'FAMMEMB',
 };
+
+/** Native person fields → the DCI SRPerson properties that carry them. */
+const DCI_NAMES: Record<string, string> = {
+  full_name: 'name',
+  given_name: 'name',
+  family_name: 'name',
+  additional_name: 'name',
+  gender: 'sex',
+  date_of_birth: 'birth_date',
+  identities: 'identifier',
+  'identities.identity_number': 'identifier',
+  contacts: 'phone_number,email',
+  address: 'address',
+  birth_place: 'birth_place',
+  household_id: 'household',
+};
+
+/**
+ * Masking is named, never silent: an SRPerson lists the properties withheld for the caller in
+ * the additional attribute `masked_fields` (comma-separated DCI names; docs/decisions/0012).
+ */
+function dciMasked(native: readonly string[]): string[] {
+  return [...new Set(native.flatMap((f) => (DCI_NAMES[f] ? DCI_NAMES[f].split(',') : [])))];
+}
 
 const masked = (v: PersonView, field: string) =>
   v.masked_fields.some((m) => m === field || m.startsWith(`${field}.`));
@@ -109,7 +134,7 @@ function personAttributes(
   if (v.birth_place !== null && !masked(v, 'birth_place'))
     out.push({ name: 'birth_place', value: v.birth_place });
   households.forEach((h, n) => {
-    out.push({ name: `household[${n}].name`, value: h.household_name });
+    if (h.household_name !== null) out.push({ name: `household[${n}].name`, value: h.household_name });
     for (const id of groupIdentifiers(h.household_id, h.identifiers, ctx)) {
       out.push({ name: `household[${n}].identifier.${id.identifier_type}`, value: id.identifier_value });
     }
@@ -145,6 +170,8 @@ export function personRecord(
   const addr = masked(v, 'address') ? null : address(v.address);
   const sex = v.gender !== null ? (GENDER_TO_SEX[v.gender] ?? 'other') : null;
   const attributes = personAttributes(v, ctx, households);
+  const hidden = dciMasked(v.masked_fields);
+  if (hidden.length > 0) attributes.push({ name: 'masked_fields', value: hidden.join(',') });
   return compact({
     '@type': 'SRPerson',
     identifier,
@@ -240,6 +267,7 @@ export function groupRecord(g: GroupParts, ctx: RecordContext): DciRecord {
     registration_date: h.created_at,
     last_updated: h.updated_at,
     // The vocabulary's Group has no name property.
-    additional_attributes: [{ name: 'household_name', value: h.household_name }],
+    additional_attributes:
+      h.household_name !== null ? [{ name: 'household_name', value: h.household_name }] : null,
   });
 }

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
-import { assertSearchable, type Overrides } from '../../access/person-access.js';
+import { assertSearchable } from '../../access/person-access.js';
+import type { Reader } from '../../access/reader.js';
 import type { Actor } from '../../auth/principal.js';
 import type { DciConfig } from '../../config.js';
 import type { Tx } from '../../db/database.js';
@@ -136,7 +137,8 @@ export interface SearchRunContext {
   actor: Actor;
   tenantId: string;
   config: DciConfig;
-  overrides: Overrides;
+  /** The caller as the access policy sees it (src/access/reader.ts). */
+  reader: Reader;
 }
 
 export function recordContext(config: DciConfig): RecordContext {
@@ -164,9 +166,9 @@ function rejected(p: Extract<PreparedItem, { ok: false }>, now: string): SearchR
 /** Runs one prepared item: count and page in SQL under the consent filter, records through the decision. */
 async function runItem(ctx: SearchRunContext, p: PreparedItem, now: string): Promise<SearchResult> {
   if (!p.ok) return rejected(p, now);
-  const { tx, actor, tenantId, config, overrides } = ctx;
+  const { tx, actor, tenantId, config, reader } = ctx;
   try {
-    for (const field of p.matched) assertSearchable(actor, field, overrides);
+    for (const field of p.matched) assertSearchable(reader, field);
   } catch (err) {
     if (err instanceof AppError && err.status === 403) {
       return rejected(
@@ -208,11 +210,11 @@ async function runItem(ctx: SearchRunContext, p: PreparedItem, now: string): Pro
   const rctx = recordContext(config);
   let records: DciRecord[];
   if (p.entity === 'Group') {
-    const groups = await groupParts(tx, actor, tenantId, ids, 'search', p.matched, overrides);
+    const groups = await groupParts(tx, actor, tenantId, ids, 'search', p.matched);
     records = groups.map((g) => groupRecord(g, rctx));
   } else {
-    const views = await personViews(tx, actor, tenantId, ids, 'search', p.matched, overrides);
-    const households = await personHouseholds(tx, actor, tenantId, views, 'search', overrides);
+    const views = await personViews(tx, actor, tenantId, ids, 'search', p.matched);
+    const households = await personHouseholds(tx, actor, tenantId, views, 'search');
     records = views.map((v) => {
       const theirs = households.get(v.person_id) ?? [];
       return p.recordType === 'Member'

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ErrorObject } from 'ajv';
-import { assertSearchable, type Overrides } from '../../access/person-access.js';
-import type { Actor } from '../../auth/principal.js';
+import { assertSearchable } from '../../access/person-access.js';
+import type { Reader } from '../../access/reader.js';
 import type { DciConfig } from '../../config.js';
 import type { Tx } from '../../db/database.js';
 import { AppError } from '../../http/errors.js';
@@ -100,9 +100,8 @@ export type PreparedSubscription =
  */
 export function prepareSubscriptions(
   raw: readonly unknown[],
-  actor: Actor,
+  reader: Reader,
   config: DciConfig,
-  overrides: Overrides,
   callbackUrl: string | null,
 ): PreparedSubscription[] {
   const seen = new Set<string>();
@@ -155,7 +154,7 @@ export function prepareSubscriptions(
     }
     try {
       const { cond } = parseQuery(filterType, c.filter, { entity: 'Member', idTypes: config.idTypes });
-      for (const field of matchedFields(cond)) assertSearchable(actor, field, overrides);
+      for (const field of matchedFields(cond)) assertSearchable(reader, field);
     } catch (err) {
       if (err instanceof QueryRejected || (err instanceof AppError && err.status === 403)) {
         return reject('rjct.notify_details.invalid', `filter: ${err.message}`, item.locale);

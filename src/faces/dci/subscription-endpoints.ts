@@ -24,13 +24,7 @@ export function subscriptionEndpoints(kit: EndpointKit) {
         );
         checkCount(header, message.subscribe_request.length, dci.maxBatch);
         const ctx = await runContext(tx, actor, tenantId);
-        const prepared = prepareSubscriptions(
-          message.subscribe_request,
-          actor,
-          dci,
-          ctx.overrides,
-          adm.callbackUrl,
-        );
+        const prepared = prepareSubscriptions(message.subscribe_request, ctx.reader, dci, adm.callbackUrl);
         if (prepared.every((p) => !p.ok)) {
           const rejected = prepared.map((p) => (p.ok ? null : p.outcome)).filter((o) => o !== null);
           throw dciRefusal(

@@ -1,11 +1,4 @@
-import { classificationOf } from '../../access/classification.js';
-import {
-  decideMany,
-  type Overrides,
-  type PersonDecision,
-  type Purpose,
-  personView,
-} from '../../access/person-access.js';
+import { decideMany, mayMatch, type Purpose, sees } from '../../access/person-access.js';
 import type { Actor } from '../../auth/principal.js';
 import type { Queryable } from '../../db/database.js';
 import { householdIdentities } from '../../registry/household-identities.js';
@@ -17,6 +10,7 @@ import {
 import { householdView } from '../../registry/household-service.js';
 import { findPersons } from '../../registry/person-repo.js';
 import type { PersonView } from '../../registry/person-schemas.js';
+import { personView } from '../../registry/person-view.js';
 import type { GroupParts, PersonHousehold } from './records.js';
 import { geoNames } from './search-repo.js';
 
@@ -24,16 +18,6 @@ import { geoNames } from './search-repo.js';
  * Persons and households as the DCI sender may see them, through the one access decision
  * (person-access.ts): a person the decision hides is dropped, never counted, never sent.
  */
-
-/** A hit is kept only when the caller could see every field it matched on (no search oracle). */
-function mayMatch(d: PersonDecision, matched: Iterable<string>, overrides: Overrides): boolean {
-  if (!d.visible) return false;
-  for (const field of matched) {
-    const cls = classificationOf(field, overrides);
-    if (!(cls === 'basic' || (d.level === 'full' && (cls === 'personal' || d.sensitive)))) return false;
-  }
-  return true;
-}
 
 /** Visible, active persons among `ids`, in the order of `ids`. */
 export async function personViews(
@@ -43,15 +27,14 @@ export async function personViews(
   ids: readonly string[],
   purpose: Purpose,
   matched: Iterable<string>,
-  overrides: Overrides,
 ): Promise<PersonView[]> {
   if (ids.length === 0) return [];
   const decisions = await decideMany(q, actor, tenantId, ids, purpose);
   const rows = await findPersons(q, tenantId, ids);
   const fields = [...matched];
   return rows
-    .filter((r) => r.status === 'active' && mayMatch(decisions.get(r.id)!, fields, overrides))
-    .map((r) => personView(r, decisions.get(r.id)!, overrides));
+    .filter((r) => r.status === 'active' && mayMatch(decisions.get(r.id), fields))
+    .map((r) => personView(r, decisions.get(r.id)!));
 }
 
 /**
@@ -65,7 +48,6 @@ export async function groupParts(
   ids: readonly string[],
   purpose: Purpose,
   matched: Iterable<string>,
-  overrides: Overrides,
 ): Promise<GroupParts[]> {
   if (ids.length === 0) return [];
   const rows = (await findHouseholds(q, tenantId, ids)).filter((h) => h.status !== 'archived');
@@ -77,14 +59,14 @@ export async function groupParts(
   const personIds = [...new Set([...rows.map((h) => h.leader_id), ...links.map((l) => l.person_id)])];
   const decisions = await decideMany(q, actor, tenantId, personIds, purpose);
   const persons = new Map(
-    (await personViews(q, actor, tenantId, personIds, purpose, [], overrides)).map((v) => [v.person_id, v]),
+    (await personViews(q, actor, tenantId, personIds, purpose, [])).map((v) => [v.person_id, v]),
   );
   const fields = [...matched];
   const geoIds = new Set<string>();
   const out: GroupParts[] = [];
   for (const row of rows) {
     const d = decisions.get(row.leader_id);
-    if (!d || !mayMatch(d, fields, overrides)) continue;
+    if (!d || !mayMatch(d, fields.map(householdField))) continue;
     const household = householdView(row, d);
     if (household.geo_id) geoIds.add(household.geo_id);
     const members = links
@@ -96,7 +78,7 @@ export async function groupParts(
       members,
       geo: null,
       identifiers: [],
-      exactPosition: household.geo_lat !== null,
+      exactPosition: household.geo_lat !== null && household.geo_lon !== null,
     });
   }
   const geo = await geoNames(q, tenantId, [...geoIds]);
@@ -142,13 +124,13 @@ export async function personHouseholds(
   tenantId: string,
   views: readonly PersonView[],
   purpose: Purpose,
-  overrides: Overrides,
 ): Promise<Map<string, PersonHousehold[]>> {
   const out = new Map<string, PersonHousehold[]>();
   if (views.length === 0) return out;
   const ids = views.map((v) => v.person_id);
   const decisions = await decideMany(q, actor, tenantId, ids, purpose);
-  const allowed = ids.filter((id) => mayMatch(decisions.get(id)!, ['household_id'], overrides));
+  const allowed = ids.filter((id) => mayMatch(decisions.get(id), ['household_id']));
+  const namesShown = new Set(allowed.filter((id) => sees(decisions.get(id)!, 'household.household_name')));
   const links = await openMembershipsOfPersons(q, tenantId, allowed);
   const rows = (await findHouseholds(q, tenantId, [...new Set(links.map((l) => l.household_id))])).filter(
     (h) => h.status !== 'archived',
@@ -162,10 +144,15 @@ export async function personHouseholds(
     const list = out.get(l.person_id) ?? [];
     list.push({
       household_id: h.id,
-      household_name: h.household_name,
+      household_name: namesShown.has(l.person_id) ? h.household_name : null,
       identifiers: identifiers.get(h.id) ?? [],
     });
     out.set(l.person_id, list);
   }
   return out;
+}
+
+/** A group is matched on its head's household fields; a person field stands for the head's own. */
+function householdField(field: string): string {
+  return field === 'geo_id' || field === 'household_name' ? `household.${field}` : field;
 }

@@ -38,6 +38,35 @@ function g2pOf(extensions: Record<string, unknown> | null): Record<string, unkno
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** Native person fields → the G2P elements that carry them (fields without one are not named). */
+const INDIVIDUAL_NAMES: Record<string, string[]> = {
+  full_name: ['name'],
+  given_name: ['given_name'],
+  additional_name: ['addl_name'],
+  family_name: ['family_name'],
+  gender: ['gender'],
+  date_of_birth: ['birthdate', 'age'],
+  age_estimate: ['age'],
+  birth_place: ['birth_place'],
+  identities: ['ids'],
+  'identities.identity_number': ['ids'],
+  contacts: ['phone_numbers', 'email'],
+  address: ['address'],
+  extensions: ['registration_date'],
+};
+
+const GROUP_NAMES: Record<string, string[]> = {
+  household_name: ['name'],
+  address: ['address'],
+  member_count: ['member_count'],
+  extensions: ['registration_date', 'is_partial_group'],
+};
+
+/** masked_fields in the face's own vocabulary (docs/decisions/0012-access-policy.md). */
+function g2pMasked(native: readonly string[], names: Record<string, string[]>): string[] {
+  return [...new Set(native.flatMap((f) => names[f] ?? []))];
+}
+
 /** A person as a G2P individual; masked values stay masked, hidden ones are null or empty. */
 export function individualOut(v: PersonView, l: Labels): G2pIndividualOut {
   const phones = v.contacts
@@ -69,7 +98,7 @@ export function individualOut(v: PersonView, l: Labels): G2pIndividualOut {
     address: addressText(v.address),
     create_date: v.created_at,
     write_date: v.updated_at,
-    masked_fields: v.masked_fields,
+    masked_fields: g2pMasked(v.masked_fields, INDIVIDUAL_NAMES),
   };
 }
 
@@ -104,7 +133,7 @@ export function groupOut(
     create_date: h.created_at,
     write_date: h.updated_at,
     member_count: h.member_count,
-    masked_fields: h.masked_fields,
+    masked_fields: g2pMasked(h.masked_fields, GROUP_NAMES),
   };
   if (members) out.members = members.map((m) => memberOut(m, l));
   return out;

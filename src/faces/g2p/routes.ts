@@ -141,7 +141,7 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (_id) {
         const person = await persons.get(actor, _id);
         const wanted = name?.trim().toLowerCase();
-        found = !wanted || person.full_name.toLowerCase().includes(wanted) ? [person] : [];
+        found = !wanted || (person.full_name ?? '').toLowerCase().includes(wanted) ? [person] : [];
       } else {
         const page = await personSearch.search(actor, {
           ...(name ? { criteria_id: 'name', criteria_value: name } : {}),
@@ -167,7 +167,7 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Update individuals (all or none)',
         description:
           'Each item names its individual by `updateId`: its public id, or with `?id_type=` the value of one of its ' +
-          'ids (an identity search: needs sensitive:read and consent). Only fields given with a value change; ids ' +
+          'ids (an exact identifier: open to every reader of persons; the individual must still be visible to the caller). Only fields given with a value change; ids ' +
           'are added or updated by type and value; phone_numbers replace the phones and email the email.',
         querystring: UpdateQuery,
         body: G2pUpdateIn,
@@ -293,7 +293,7 @@ const g2pRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (_id) {
         const household = await households.get(actor, _id);
         const wanted = name?.trim().toLowerCase();
-        found = !wanted || household.household_name.toLowerCase().includes(wanted) ? [household] : [];
+        found = !wanted || (household.household_name ?? '').toLowerCase().includes(wanted) ? [household] : [];
       } else {
         const page = await householdSearch.search(actor, {
           ...(name ? { name } : {}),

@@ -137,7 +137,7 @@ export const G2pPhoneOut = Type.Object({
 
 const registrantOut = {
   id: Uuid('public id (never a database id)'),
-  name: Type.String(),
+  name: Nullable(Type.String({ description: 'null when masked for the caller (named in masked_fields)' })),
   ids: Type.Array(G2pIdOut),
   registration_date: Nullable(Type.String()),
   phone_numbers: Type.Array(G2pPhoneOut),
@@ -175,7 +175,7 @@ export const G2pGroupOut = Type.Object({
   is_group: Type.Literal(true),
   kind: Nullable(Type.String({ description: 'display name', examples: ['Household'] })),
   is_partial_group: Nullable(Type.Boolean()),
-  member_count: Type.Integer(),
+  member_count: Nullable(Type.Integer()),
   members: Type.Optional(Type.Array(G2pMemberOut)),
 });
 export type G2pGroupOut = Static<typeof G2pGroupOut>;
@@ -216,7 +216,7 @@ export const UpdateQuery = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 100,
-        description: 'updateId is the value of an id of this type (needs sensitive:read)',
+        description: 'updateId is the value of an id of this type (an exact identifier the caller holds)',
       }),
     ),
   },

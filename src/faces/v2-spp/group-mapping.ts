@@ -61,7 +61,7 @@ export function toGroup(p: GroupParts, roles: Map<string, string>): GroupOut {
     ],
     active: view.status !== 'archived',
     groupType: view.group_kind,
-    name: view.household_name,
+    ...(view.household_name !== null ? { name: view.household_name } : {}),
     // Members the caller may see: hidden members are not counted either.
     quantity: member.filter((m) => !m.inactive).length,
     member,

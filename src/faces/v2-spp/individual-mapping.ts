@@ -88,7 +88,8 @@ export function toIndividual(v: PersonView, groups: readonly GroupLink[], labels
       });
     }
   }
-  const name: NonNullable<IndividualOut['name']> = { text: v.full_name };
+  const name: NonNullable<IndividualOut['name']> = {};
+  if (v.full_name !== null) name.text = v.full_name;
   if (v.family_name) name.family = v.family_name;
   if (v.given_name) name.given = [v.given_name];
   if (v.additional_name) name.middle = v.additional_name;
@@ -116,15 +117,48 @@ export function toIndividual(v: PersonView, groups: readonly GroupLink[], labels
   return out;
 }
 
+/** Native person and household fields → the V2 elements that carry them. */
+const V2_ELEMENTS: Record<string, string> = {
+  full_name: 'name',
+  given_name: 'name',
+  family_name: 'name',
+  additional_name: 'name',
+  date_of_birth: 'birthDate',
+  birth_date_estimated: 'birthDateEstimated',
+  gender: 'gender',
+  identities: 'identifier',
+  'identities.identity_number': 'identifier',
+  contacts: 'telecom',
+  address: 'address',
+  household_id: 'groupMembership',
+  extensions: 'extension',
+  provenance: 'meta.source',
+  household_name: 'name',
+  member_count: 'quantity',
+};
+
+const REDACTED = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+  code: 'REDACTED',
+  display: 'redacted',
+};
+
+/**
+ * meta of a V2 resource. Masking is never silent: the masked elements are listed in `meta.masked`
+ * (a documented Hearth extension) with the FHIR security label REDACTED.
+ */
 export function metaOf(v: {
   version_id: number;
   updated_at: string;
   provenance: { last_update_system: string | null; source_system: string | null } | null;
+  masked_fields: readonly string[];
 }) {
+  const masked = [...new Set(v.masked_fields.map((f) => V2_ELEMENTS[f]).filter((e) => e !== undefined))];
   return {
     versionId: String(v.version_id),
     lastUpdated: v.updated_at,
     source: v.provenance?.last_update_system ?? v.provenance?.source_system ?? null,
+    ...(masked.length > 0 ? { security: [REDACTED], masked } : {}),
   };
 }
 

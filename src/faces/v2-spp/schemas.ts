@@ -186,6 +186,19 @@ const MetaOut = Type.Object({
   versionId: Type.String(),
   lastUpdated: Type.String(),
   source: Nullable(Type.String()),
+  security: Type.Optional(
+    Type.Array(Type.Object({ system: Type.String(), code: Type.String(), display: Type.String() }), {
+      description:
+        'FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller',
+    }),
+  ),
+  masked: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        'Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked ' +
+        'in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md)',
+    }),
+  ),
 });
 const AddressOut = Type.Object({
   text: Type.Optional(Type.String()),
@@ -239,7 +252,7 @@ export const GroupOut = Type.Object({
   identifier: Type.Array(IdentifierOut),
   active: Type.Boolean(),
   groupType: Type.String(),
-  name: Type.String(),
+  name: Type.Optional(Type.String({ description: 'absent when masked for the caller (see meta)' })),
   quantity: Type.Integer(),
   member: Type.Array(GroupMemberOut),
   address: Type.Optional(Type.Array(AddressOut)),

@@ -2,10 +2,17 @@ import { type CsvError, parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { AppError } from '../../http/errors.js';
 
-/** Cells a spreadsheet would run as a formula (OWASP: =, +, -, @, and tab or CR before them). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * Cells a spreadsheet would run as a formula (OWASP): =, +, -, @ (and their full-width forms some
+ * spreadsheets also read) first, or after leading white space, which spreadsheets skip; and any
+ * cell opening with a tab, CR or LF.
+ */
+const FORMULA_START = /^(?:\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r\n])/;
 
-/** Prefixes a would-be formula with an apostrophe so spreadsheets show it as text. */
+/**
+ * Prefixes a would-be formula with an apostrophe so spreadsheets show it as text. The one
+ * function every CSV Hearth writes (pulls, import error reports) passes its text cells through.
+ */
 export function neutralizeCell(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }

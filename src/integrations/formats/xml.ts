@@ -121,7 +121,29 @@ function malformed(message: string): AppError {
   });
 }
 
-const DECLARATION = /<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
+/**
+ * Whether the document holds a markup declaration (DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION):
+ * a `<!` that opens neither a comment nor a CDATA section. Comments and CDATA sections are skipped
+ * by XML's own rules (a comment ends at the first `-->`, a CDATA section at the first `]]>`), so
+ * text that merely contains `<!DOCTYPE` inside them is data, not a declaration.
+ */
+function hasMarkupDeclaration(text: string): boolean {
+  let i = text.indexOf('<!');
+  while (i !== -1) {
+    if (text.startsWith('<!--', i)) {
+      const end = text.indexOf('-->', i + 4);
+      if (end === -1) return false; // not well-formed: the validator refuses it
+      i = text.indexOf('<!', end + 3);
+    } else if (text.startsWith('<![CDATA[', i)) {
+      const end = text.indexOf(']]>', i + 9);
+      if (end === -1) return false;
+      i = text.indexOf('<!', end + 3);
+    } else {
+      return true;
+    }
+  }
+  return false;
+}
 
 /**
  * An XML push payload as records. Refused with 422, before anything is parsed: DTDs and entity
@@ -129,7 +151,7 @@ const DECLARATION = /<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
  * than `record`, a record that is not a list of field elements.
  */
 export function parseXmlRecords(text: string, maxRecords: number): Record<string, unknown>[] {
-  if (DECLARATION.test(text)) {
+  if (hasMarkupDeclaration(text)) {
     throw malformed('DOCTYPE and entity declarations are not accepted');
   }
   const valid = XMLValidator.validate(text);
