@@ -49,7 +49,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (ROOT token required)
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -102,6 +102,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant’s access policy: field classification, role × classification table, separation of duties
+         * @description Staff see basic fields always, and personal / sensitive fields as role_field_access says: `registration` (while no consent of their verticals is decided yet, and under consent), `consent` (only under an active or grace consent) or `never`. After consent is withdrawn, rejected or expired past grace, staff see basic fields only. Third parties (role integration, DCI senders, consent-bound clients) see a person only under consent, and then exactly their contracts’ field_list (basic fields without a contract).
+         *
+         *     **Who may call:** token or session of role `tenant_admin`, `auditor`.
+         */
+        get: operations["listAccessPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the tenant’s access policy (tenant admin); merged into the current overrides, audited
+         * @description **Who may call:** token or session of role `tenant_admin`.
+         */
+        patch: operations["updateAccessPolicy"];
+        trace?: never;
+    };
     "/api/v1/tenants": {
         parameters: {
             query?: never;
@@ -111,13 +137,13 @@ export interface paths {
         };
         /**
          * List tenants (ROOT)
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         get: operations["listTenants"];
         put?: never;
         /**
          * Create a tenant (ROOT); seeds the system verticals and vocabularies
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         post: operations["createTenant"];
         delete?: never;
@@ -135,7 +161,7 @@ export interface paths {
         };
         /**
          * Get a tenant (ROOT)
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         get: operations["getTenant"];
         put?: never;
@@ -145,7 +171,7 @@ export interface paths {
         head?: never;
         /**
          * Update a tenant’s name, status or settings (ROOT)
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         patch: operations["updateTenant"];
         trace?: never;
@@ -159,13 +185,13 @@ export interface paths {
         };
         /**
          * Verticals of the tenant (programme areas that consent and scopes bind to)
-         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** token or session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         get: operations["listVerticals"];
         put?: never;
         /**
          * Add a vertical (tenant admin)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["createVertical"];
         delete?: never;
@@ -185,7 +211,7 @@ export interface paths {
         put?: never;
         /**
          * Start signing tokens with a new key (old keys keep verifying until their tokens expire)
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         post: operations["rotateSigningKey"];
         delete?: never;
@@ -203,13 +229,13 @@ export interface paths {
         };
         /**
          * List API clients (ROOT: any tenant, filter with tenant_id; tenant admins: their own)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         get: operations["listClients"];
         put?: never;
         /**
          * Create an API client; the secret is returned once
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["createClient"];
         delete?: never;
@@ -227,7 +253,7 @@ export interface paths {
         };
         /**
          * Get an API client (never its secret)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         get: operations["getClient"];
         put?: never;
@@ -249,7 +275,7 @@ export interface paths {
         put?: never;
         /**
          * Issue a new secret; tokens issued before stop working at once
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["rotateClientSecret"];
         delete?: never;
@@ -269,7 +295,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a client; its live tokens stop working at once
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["deactivateClient"];
         delete?: never;
@@ -289,7 +315,7 @@ export interface paths {
         put?: never;
         /**
          * Reactivate a client
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["activateClient"];
         delete?: never;
@@ -495,13 +521,13 @@ export interface paths {
         };
         /**
          * List users (ROOT: any tenant, filter with tenant_id; tenant admins: their own)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         get: operations["listUsers"];
         put?: never;
         /**
          * Create a user; without a password, a one-time password is returned once
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["createUser"];
         delete?: never;
@@ -519,7 +545,7 @@ export interface paths {
         };
         /**
          * Get a user (never its password or second-factor secret)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         get: operations["getUser"];
         put?: never;
@@ -531,7 +557,7 @@ export interface paths {
          * Change a user’s name, roles, scopes, verticals, programmes or state (If-Match optional)
          * @description Role and scope changes apply to the user’s open sessions at their next request; active=false ends them at once.
          *
-         *     **Who may call:** a bearer token or a session of role `tenant_admin`.
+         *     **Who may call:** token or session of role `tenant_admin`.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -547,7 +573,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a user; its sessions end at once (users are never deleted)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -567,7 +593,7 @@ export interface paths {
         put?: never;
         /**
          * Reactivate a user
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["activateUser"];
         delete?: never;
@@ -587,7 +613,7 @@ export interface paths {
         put?: never;
         /**
          * Issue a one-time password (shown once); the user’s sessions end and a lockout is lifted
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["resetUserPassword"];
         delete?: never;
@@ -605,13 +631,13 @@ export interface paths {
         };
         /**
          * List the tenant’s integrations (filters: status, partner_type, vertical_id)
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrations"];
         put?: never;
         /**
          * Register an integration (status draft)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["createIntegration"];
         delete?: never;
@@ -629,7 +655,7 @@ export interface paths {
         };
         /**
          * Get an integration with its status, verticals and client id (never a secret)
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["getIntegration"];
         put?: never;
@@ -639,7 +665,7 @@ export interface paths {
         head?: never;
         /**
          * Change an integration (names in any status but archived; scope only while draft)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         patch: operations["updateIntegration"];
         trace?: never;
@@ -653,7 +679,7 @@ export interface paths {
         };
         /**
          * Version history of an integration: every change and status transition
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationVersions"];
         put?: never;
@@ -675,7 +701,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a draft integration for review (draft → requested)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["requestReviewIntegration"];
         delete?: never;
@@ -695,7 +721,7 @@ export interface paths {
         put?: never;
         /**
          * Review a requested integration (→ reviewed), or return it to draft with notes
-         * @description **Who may call:** a bearer token or a session with `integrations:review`. Roles: `reviewer` and admins.
+         * @description **Who may call:** token or session with `integrations:review`. Roles: `reviewer` and admins.
          */
         post: operations["reviewIntegration"];
         delete?: never;
@@ -715,7 +741,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a reviewed integration; not by whoever requested or reviewed it
-         * @description **Who may call:** a bearer token or a session with `integrations:approve`. Roles: `approver` and admins.
+         * @description **Who may call:** token or session with `integrations:approve`. Roles: `approver` and admins.
          */
         post: operations["approveIntegration"];
         delete?: never;
@@ -735,7 +761,7 @@ export interface paths {
         put?: never;
         /**
          * Activate (from approved, restricted or suspended); the first activation issues the integration’s API client and returns its secret once
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["activateIntegration"];
         delete?: never;
@@ -755,7 +781,7 @@ export interface paths {
         put?: never;
         /**
          * Restrict (read-only: pulls allowed, pushes refused)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["restrictIntegration"];
         delete?: never;
@@ -775,7 +801,7 @@ export interface paths {
         put?: never;
         /**
          * Suspend (no access at all; the client’s live tokens stop working at once)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["suspendIntegration"];
         delete?: never;
@@ -795,7 +821,7 @@ export interface paths {
         put?: never;
         /**
          * Deprecate (no new exchanges)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["deprecateIntegration"];
         delete?: never;
@@ -815,7 +841,7 @@ export interface paths {
         put?: never;
         /**
          * Archive (final: the integration and its contracts become immutable)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["archiveIntegration"];
         delete?: never;
@@ -833,13 +859,13 @@ export interface paths {
         };
         /**
          * List the contracts of an integration
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationContracts"];
         put?: never;
         /**
          * Add a data contract (status draft): purpose, categories, field list, consent requirements
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["createIntegrationContract"];
         delete?: never;
@@ -857,7 +883,7 @@ export interface paths {
         };
         /**
          * Get a contract (in_force tells whether exchanges may use it now)
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["getIntegrationContract"];
         put?: never;
@@ -867,7 +893,7 @@ export interface paths {
         head?: never;
         /**
          * Change a draft contract (a new version); active and archived contracts are immutable
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         patch: operations["updateIntegrationContract"];
         trace?: never;
@@ -881,7 +907,7 @@ export interface paths {
         };
         /**
          * Version history of a contract
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationContractVersions"];
         put?: never;
@@ -903,7 +929,7 @@ export interface paths {
         put?: never;
         /**
          * Activate a draft contract (draft → active)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["activateIntegrationContract"];
         delete?: never;
@@ -923,7 +949,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a contract (final)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         post: operations["archiveIntegrationContract"];
         delete?: never;
@@ -941,13 +967,13 @@ export interface paths {
         };
         /**
          * List integration templates shared across tenants (filters: partner_type, status)
-         * @description **Who may call:** a bearer token or a session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listIntegrationTemplates"];
         put?: never;
         /**
          * Add an integration template (ROOT); verticals are named by code
-         * @description **Who may call:** a bearer token or a session of role `root`.
+         * @description **Who may call:** token or session of role `root`.
          */
         post: operations["createIntegrationTemplate"];
         delete?: never;
@@ -967,7 +993,7 @@ export interface paths {
         put?: never;
         /**
          * Create a draft integration and its draft contract from a template in one tenant (ROOT: any tenant; tenant admins: their own)
-         * @description **Who may call:** a bearer token or a session with `integrations:manage` of role `tenant_admin`.
+         * @description **Who may call:** token or session with `integrations:manage` of role `tenant_admin`.
          */
         post: operations["instantiateIntegrationTemplate"];
         delete?: never;
@@ -987,7 +1013,7 @@ export interface paths {
          * Pull persons under a contract (its own client only): consented, masked, projected to its field_list
          * @description Returns the persons that hold an active consent in every vertical the contract requires (grace periods do not allow exports), each cut to the contract’s field_list and masked by the access decision. The page streams; its exchange id is in `X-Exchange-Id` and the cursor of the next page in `X-Next-Cursor` (and `next_cursor` for json). With `delivery=file` the pull runs in the background (the whole result unless `limit` is given) and answers 202 `{exchange_id, status, output_file_ref}`: poll the exchange, then GET output_file_ref once it is completed. format=csv: RFC 4180 (CRLF, UTF-8) with a header row: the field_list in its order, then masked_fields (names joined with `;`). Lists and objects are JSON text; cells starting with = + - @ (or tab, CR) are prefixed with an apostrophe so spreadsheets never run them. format=xml: `<?xml version="1.0" encoding="UTF-8"?><records exchange_id="…"><record>…</record>…</records>`, one `record` element per person holding one element per field_list field in its order (household fields nested in `household`); null values are empty elements; lists repeat a singular child (`identities/identity`, `contacts/contact`, `household/members/member`, `memberships/membership`, `relationships/relationship`, `masked_fields/field`, `address/line`); `extensions` holds JSON text.
          *
-         *     **Who may call:** a bearer token or a session with `exchange:pull`. Roles: `integration` and admins.
+         *     **Who may call:** token or session with `exchange:pull`. Roles: `integration` and admins.
          */
         get: operations["pullData"];
         put?: never;
@@ -1009,7 +1035,7 @@ export interface paths {
          * The output of a file pull (its own client only), once the exchange is completed
          * @description The same body an inline pull of that page would stream (json, csv or xml, by the pull’s `format`), streamed from storage. 404 for anything but a file pull of this integration, 409 with `current_status` while the pull is accepted or running (or when it failed), 410 once the output has expired. The integration must still be allowed to pull and the contract must still be in force.
          *
-         *     **Who may call:** a bearer token or a session with `exchange:pull`. Roles: `integration` and admins.
+         *     **Who may call:** token or session with `exchange:pull`. Roles: `integration` and admins.
          */
         get: operations["getExchangeOutput"];
         put?: never;
@@ -1031,9 +1057,9 @@ export interface paths {
         put?: never;
         /**
          * Push records under a contract (its own client only); processed in the background
-         * @description Records are matched by identity (identity_type, identity_number) and create or update persons; only fields of the contract’s field_list may be written (others reject the record). Answers 202 at once; per-record results are on the exchange. An `idempotency_key` (or `Idempotency-Key` header) makes the push happen once: a retry returns the original exchange, the same key with another payload is a 422. Malformed CSV or XML, XML with a DOCTYPE or entities, and oversized payloads are refused with nothing written.
+         * @description Records are matched by identity (identity_type, identity_number) and update the consented person holding it; a push creates nobody, and a record naming nobody the integration may update is rejected with one and the same error (unused or hidden alike). Only fields of the contract’s field_list may be written (others reject the record). Answers 202 at once; per-record results are on the exchange. An `idempotency_key` (or `Idempotency-Key` header) makes the push happen once: a retry returns the original exchange, the same key with another payload is a 422. Malformed CSV or XML, XML with a DOCTYPE or entities, and oversized payloads are refused with nothing written.
          *
-         *     **Who may call:** a bearer token or a session with `exchange:push`. Roles: `integration` and admins.
+         *     **Who may call:** token or session with `exchange:push`. Roles: `integration` and admins.
          */
         post: operations["pushData"];
         delete?: never;
@@ -1051,7 +1077,7 @@ export interface paths {
         };
         /**
          * Exchange logs of an integration, refusals included (filters: status, direction, since)
-         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** token or session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         get: operations["listIntegrationExchanges"];
         put?: never;
@@ -1071,7 +1097,7 @@ export interface paths {
         };
         /**
          * One exchange with its per-record results (created, updated, rejected with reasons)
-         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** token or session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         get: operations["getIntegrationExchange"];
         put?: never;
@@ -1091,7 +1117,7 @@ export interface paths {
         };
         /**
          * Audit events of the tenant (ROOT: X-Tenant-Id, or events outside any tenant)
-         * @description **Who may call:** a bearer token or a session with `audit:read`. Roles: `auditor` and admins.
+         * @description **Who may call:** token or session with `audit:read`. Roles: `auditor` and admins.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -1111,7 +1137,7 @@ export interface paths {
         };
         /**
          * Recompute the tenant’s audit hash chain and report the first break
-         * @description **Who may call:** a bearer token or a session with `audit:read`. Roles: `auditor` and admins.
+         * @description **Who may call:** token or session with `audit:read`. Roles: `auditor` and admins.
          */
         get: operations["verifyAuditChain"];
         put?: never;
@@ -1131,7 +1157,7 @@ export interface paths {
         };
         /**
          * Vocabularies of the tenant with their namespace URIs
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listVocabularies"];
         put?: never;
@@ -1151,13 +1177,13 @@ export interface paths {
         };
         /**
          * Codes of a vocabulary (by code or namespace URI)
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listVocabularyCodes"];
         put?: never;
         /**
          * Add a code to an extendable vocabulary (tenant admin)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["createVocabularyCode"];
         delete?: never;
@@ -1175,7 +1201,7 @@ export interface paths {
         };
         /**
          * List persons (the search without criteria)
-         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersons"];
         put?: never;
@@ -1183,7 +1209,7 @@ export interface paths {
          * Register a person (provisional until verified); likely duplicates are listed
          * @description An identity (identity_type, identity_number) is unique per tenant among non-archived persons: a clash is a 409 and nothing is written.
          *
-         *     **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["createPerson"];
         delete?: never;
@@ -1201,9 +1227,9 @@ export interface paths {
         };
         /**
          * Search persons by a criterion, area (with descendants) or radius
-         * @description criteria_id: identity ("number" or "type|number"), name (fuzzy), phone, email, birth_date, gender, status, verification_status. Radius search needs lat, lon and radius_km and the sensitive:read scope; results are ordered by distance and a person is placed at its household, else at its geo area centroid.
+         * @description criteria_id: identity ("number" or "type|number"), name (fuzzy), phone, email, birth_date, gender, status, verification_status. identity, phone and email are exact identifiers: open to every reader of persons, the hits still pass the access decision. Other criteria on a field the caller only ever sees masked are refused (403); a person matches only when the caller sees the field. Radius search needs lat, lon and radius_km and a role that sees positions (sensitive); results are ordered by distance and a person is placed at its household, else at its geo area centroid.
          *
-         *     **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         *     **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["searchPersons"];
         put?: never;
@@ -1223,7 +1249,7 @@ export interface paths {
         };
         /**
          * Read a person (masked as the caller’s consent and scopes require)
-         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getPerson"];
         put?: never;
@@ -1233,7 +1259,7 @@ export interface paths {
         head?: never;
         /**
          * Update a person; If-Match guards against lost updates; identities and contacts are replaced as sets
-         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         patch: operations["updatePerson"];
         trace?: never;
@@ -1249,7 +1275,7 @@ export interface paths {
         put?: never;
         /**
          * Set the verification status
-         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["verifyPerson"];
         delete?: never;
@@ -1269,7 +1295,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a person (read-only afterwards; nothing is deleted)
-         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["archivePerson"];
         delete?: never;
@@ -1289,7 +1315,7 @@ export interface paths {
         put?: never;
         /**
          * Restore an archived person
-         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["restorePerson"];
         delete?: never;
@@ -1307,7 +1333,7 @@ export interface paths {
         };
         /**
          * Change history of a person (values masked like the person)
-         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonVersions"];
         put?: never;
@@ -1327,7 +1353,7 @@ export interface paths {
         };
         /**
          * Likely duplicates of a person, with a score
-         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonDuplicates"];
         put?: never;
@@ -1347,7 +1373,7 @@ export interface paths {
         };
         /**
          * Family relationships of a person
-         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonRelationships"];
         put?: never;
@@ -1369,7 +1395,7 @@ export interface paths {
         put?: never;
         /**
          * Create a household; its leader (a person of the tenant) becomes a member with role head
-         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["createHousehold"];
         delete?: never;
@@ -1387,7 +1413,7 @@ export interface paths {
         };
         /**
          * Search households by area (with descendants), status or radius (ordered by distance)
-         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["searchHouseholds"];
         put?: never;
@@ -1407,7 +1433,7 @@ export interface paths {
         };
         /**
          * Read a household
-         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getHousehold"];
         put?: never;
@@ -1417,7 +1443,7 @@ export interface paths {
         head?: never;
         /**
          * Update a household (geolocation changes are audited as such)
-         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateHousehold"];
         trace?: never;
@@ -1433,7 +1459,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a household (memberships keep their history)
-         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["archiveHousehold"];
         delete?: never;
@@ -1455,7 +1481,7 @@ export interface paths {
          * Restore an archived household
          * @description The household returns to the status it had before archiving (provisional or verified); households have no `active` status, and the body takes no target status (docs/decisions/0008-household-status.md).
          *
-         *     **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["restoreHousehold"];
         delete?: never;
@@ -1473,13 +1499,13 @@ export interface paths {
         };
         /**
          * Members with their memberships (ended ones with include_ended=true)
-         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listHouseholdMembers"];
         put?: never;
         /**
          * Add a member
-         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["addHouseholdMember"];
         delete?: never;
@@ -1499,7 +1525,7 @@ export interface paths {
         put?: never;
         /**
          * End a membership (sets effective_until; the history stays)
-         * @description **Who may call:** a bearer token or a session with `households:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write`. Roles: `registrar` and admins.
          */
         post: operations["endHouseholdMember"];
         delete?: never;
@@ -1517,7 +1543,7 @@ export interface paths {
         };
         /**
          * Change history of a household
-         * @description **Who may call:** a bearer token or a session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listHouseholdVersions"];
         put?: never;
@@ -1539,7 +1565,7 @@ export interface paths {
         put?: never;
         /**
          * Record a base family relationship (parent, mother, father, spouse, guardian)
-         * @description **Who may call:** a bearer token or a session with `relationships:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `relationships:write`. Roles: `registrar` and admins.
          */
         post: operations["createRelationship"];
         delete?: never;
@@ -1557,7 +1583,7 @@ export interface paths {
         };
         /**
          * Read a relationship
-         * @description **Who may call:** a bearer token or a session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getRelationship"];
         put?: never;
@@ -1567,7 +1593,7 @@ export interface paths {
         head?: never;
         /**
          * Change effective_until or verification_status (versioned, with a reason)
-         * @description **Who may call:** a bearer token or a session with `relationships:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `relationships:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateRelationship"];
         trace?: never;
@@ -1583,7 +1609,7 @@ export interface paths {
         put?: never;
         /**
          * End a relationship (sets effective_until)
-         * @description **Who may call:** a bearer token or a session with `relationships:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `relationships:write`. Roles: `registrar` and admins.
          */
         post: operations["endRelationship"];
         delete?: never;
@@ -1601,13 +1627,13 @@ export interface paths {
         };
         /**
          * Administrative areas of the tenant
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listGeoAreas"];
         put?: never;
         /**
          * Add an area under a parent (tenant admin)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["createGeoArea"];
         delete?: never;
@@ -1625,7 +1651,7 @@ export interface paths {
         };
         /**
          * Read an area
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["getGeoArea"];
         put?: never;
@@ -1645,13 +1671,13 @@ export interface paths {
         };
         /**
          * Registered extension schemas
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read`. Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["listExtensionSchemas"];
         put?: never;
         /**
          * Register an extension (a JSON Schema for extensions.<name>) (tenant admin)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         post: operations["createExtensionSchema"];
         delete?: never;
@@ -1669,7 +1695,7 @@ export interface paths {
         };
         /**
          * Consents of a person
-         * @description **Who may call:** a bearer token or a session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPersonConsents"];
         put?: never;
@@ -1677,7 +1703,7 @@ export interface paths {
          * Capture a consent (refused for provisional persons)
          * @description Without both evidence and a verification document the consent stays pending; with them it is active, or pending until verified when the tenant requires verification.
          *
-         *     **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["captureConsent"];
         delete?: never;
@@ -1695,7 +1721,7 @@ export interface paths {
         };
         /**
          * Read a consent
-         * @description **Who may call:** a bearer token or a session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getConsent"];
         put?: never;
@@ -1717,7 +1743,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a pending consent (needs its evidence) → active
-         * @description **Who may call:** a bearer token or a session with `consents:verify`. Roles: `reviewer` and admins.
+         * @description **Who may call:** token or session with `consents:verify`. Roles: `reviewer` and admins.
          */
         post: operations["verifyConsent"];
         delete?: never;
@@ -1737,7 +1763,7 @@ export interface paths {
         put?: never;
         /**
          * Reject a pending consent (grants nothing, never enters grace)
-         * @description **Who may call:** a bearer token or a session with `consents:verify`. Roles: `reviewer` and admins.
+         * @description **Who may call:** token or session with `consents:verify`. Roles: `reviewer` and admins.
          */
         post: operations["rejectConsent"];
         delete?: never;
@@ -1757,7 +1783,7 @@ export interface paths {
         put?: never;
         /**
          * Withdraw a consent, effective at once
-         * @description **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["withdrawConsent"];
         delete?: never;
@@ -1777,7 +1803,7 @@ export interface paths {
         put?: never;
         /**
          * Renew with a new window and evidence (never for a rejected consent: 409)
-         * @description **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["renewConsent"];
         delete?: never;
@@ -1797,7 +1823,7 @@ export interface paths {
         put?: never;
         /**
          * Expire an active consent; read-only grace follows
-         * @description **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["expireConsent"];
         delete?: never;
@@ -1815,7 +1841,7 @@ export interface paths {
         };
         /**
          * Evidence attachment ids (masked unless sensitive:read; unmasked access is audited)
-         * @description **Who may call:** a bearer token or a session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getConsentEvidence"];
         put?: never;
@@ -1835,7 +1861,7 @@ export interface paths {
         };
         /**
          * Version history (ROOT and tenant admins only)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         get: operations["listConsentVersions"];
         put?: never;
@@ -1855,7 +1881,7 @@ export interface paths {
         };
         /**
          * One version (ROOT and tenant admins only)
-         * @description **Who may call:** a bearer token or a session of role `tenant_admin`.
+         * @description **Who may call:** token or session of role `tenant_admin`.
          */
         get: operations["getConsentVersion"];
         put?: never;
@@ -1879,7 +1905,7 @@ export interface paths {
          * Upload an evidence file as the raw body with its Content-Type
          * @description Accepted types: image/jpeg, image/png, image/webp, application/pdf, audio/mpeg, audio/ogg, audio/wav, audio/webm, video/mp4; at most HEARTH_ATTACHMENT_MAX_BYTES.
          *
-         *     **Who may call:** a bearer token or a session with `consents:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["uploadAttachment"];
         delete?: never;
@@ -1897,7 +1923,7 @@ export interface paths {
         };
         /**
          * Download an attachment (sensitive:read; audited)
-         * @description **Who may call:** a bearer token or a session with `consents:read`, `sensitive:read`. Admins only.
+         * @description **Who may call:** token or session with `consents:read`, `sensitive:read`. Admins only.
          */
         get: operations["downloadAttachment"];
         put?: never;
@@ -1917,7 +1943,7 @@ export interface paths {
         };
         /**
          * Import runs of the tenant, newest first
-         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         get: operations["listPersonImports"];
         put?: never;
@@ -1934,7 +1960,7 @@ export interface paths {
          *
          *     CSV columns (empty cell = field absent): `full_name` → full_name (required); `given_name` → given_name; `family_name` → family_name; `additional_name` → additional_name; `date_of_birth` → date_of_birth (YYYY-MM-DD; this or age_estimate); `age_estimate` → age_estimate (whole years, when the date is unknown); `gender` → gender (required; gender vocabulary code (0, 1, 2, 9)); `identity_type` → identities[0].identity_type (id-type code); `identity_number` → identities[0].identity_number; `identity_expiry_date` → identities[0].expiry_date (YYYY-MM-DD); `identity2_type` → identities[1].identity_type (id-type code); `identity2_number` → identities[1].identity_number; `identity2_expiry_date` → identities[1].expiry_date (YYYY-MM-DD); `identity3_type` → identities[2].identity_type (id-type code); `identity3_number` → identities[2].identity_number; `identity3_expiry_date` → identities[2].expiry_date (YYYY-MM-DD); `phone` → contacts[].value (type phone) (E.164 or national format (tenant default country)); `phone2` → contacts[].value (type phone) (E.164 or national format (tenant default country)); `whatsapp` → contacts[].value (type whatsapp) (E.164 or national format (tenant default country)); `email` → contacts[].value (type email); `birth_place` → birth_place; `address_text` → address.text; `address_line` → address.line[0]; `address_city` → address.city; `address_district` → address.district; `address_region` → address.region; `address_postal_code` → address.postal_code; `address_country` → address.country; `geo_id` → geo_id (geo area id); `geo_code` → geo_id (geo area code, resolved to its id); `household_id` → household_id (existing household the person joins); `relationship_type` → relationship_type (membership role with household_id (default member)); `extensions` → extensions (JSON object of registered extensions).
          *
-         *     **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["importPersons"];
         delete?: never;
@@ -1954,7 +1980,7 @@ export interface paths {
          * State of an import run: status, counts and progress
          * @description status: queued → validating → running → completed | failed | rolled_back. rolled_back: an all_or_nothing run with rejected rows (nothing kept); failed: the run could not be carried out (error says why; a best_effort run keeps the rows applied before).
          *
-         *     **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         get: operations["getPersonImport"];
         put?: never;
@@ -1974,7 +2000,7 @@ export interface paths {
         };
         /**
          * Per-row errors of an import run (JSON pages, or all of them as CSV with Accept: text/csv)
-         * @description **Who may call:** a bearer token or a session with `persons:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
          */
         get: operations["listPersonImportErrors"];
         put?: never;
@@ -1994,7 +2020,7 @@ export interface paths {
         };
         /**
          * List the webhooks of an integration (filter: status)
-         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         * @description **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         get: operations["listIntegrationWebhooks"];
         put?: never;
@@ -2002,7 +2028,7 @@ export interface paths {
          * Subscribe an https target to event types (the integration must be active)
          * @description Creates the webhook with its own Ed25519 signing key; `public_key_id` names the key whose public JWK is published at /api/v1/webhook-keys/{public_key_id}.
          *
-         *     **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         *     **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         post: operations["createIntegrationWebhook"];
         delete?: never;
@@ -2020,7 +2046,7 @@ export interface paths {
         };
         /**
          * Get a webhook
-         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         * @description **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         get: operations["getIntegrationWebhook"];
         put?: never;
@@ -2030,7 +2056,7 @@ export interface paths {
         head?: never;
         /**
          * Change the target, event types, end of window or contract of an active webhook
-         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         * @description **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         patch: operations["updateIntegrationWebhook"];
         trace?: never;
@@ -2048,7 +2074,7 @@ export interface paths {
          * Replace the signing key; the previous key stays published and co-signs for the overlap
          * @description With reason_code SECURITY_INCIDENT the previous key is withdrawn at once (no overlap).
          *
-         *     **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         *     **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
@@ -2068,7 +2094,7 @@ export interface paths {
         put?: never;
         /**
          * Disable a webhook: deliveries stop at once; unsent ones are kept as held
-         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         * @description **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         post: operations["disableIntegrationWebhook"];
         delete?: never;
@@ -2086,7 +2112,7 @@ export interface paths {
         };
         /**
          * Delivery log, newest first: every attempt with time, status code, latency and error
-         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         * @description **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         get: operations["listIntegrationWebhookDeliveries"];
         put?: never;
@@ -2108,7 +2134,7 @@ export interface paths {
         put?: never;
         /**
          * Send a finished delivery again (a fresh round of attempts)
-         * @description **Who may call:** a bearer token or a session with `webhooks:manage`. Admins only.
+         * @description **Who may call:** token or session with `webhooks:manage`. Admins only.
          */
         post: operations["redeliverIntegrationWebhookDelivery"];
         delete?: never;
@@ -2168,7 +2194,7 @@ export interface paths {
          * Search individuals by name (or public id)
          * @description No match is a 404 G2P-REQ-010, as in OpenG2P. Pages of `limit` (≤ 100); the X-Next-Cursor response header, when present, is the `cursor` of the next page.
          *
-         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         *     **Who may call:** Basic or token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pSearchIndividuals"];
         put?: never;
@@ -2176,7 +2202,7 @@ export interface paths {
          * Create an individual
          * @description Coded values (gender, id_type) are taken as the vocabulary code or its display name, any case; an unknown one is refused. name, gender and birthdate are required; phone and email formats are checked; registration_date defaults to today and may not be in the future.
          *
-         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** Basic or token with `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["g2pCreateIndividual"];
         delete?: never;
@@ -2194,7 +2220,7 @@ export interface paths {
         };
         /**
          * Read an individual by its public id
-         * @description **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** Basic or token with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pGetIndividual"];
         put?: never;
@@ -2215,9 +2241,9 @@ export interface paths {
         get?: never;
         /**
          * Update individuals (all or none)
-         * @description Each item names its individual by `updateId`: its public id, or with `?id_type=` the value of one of its ids (an identity search: needs sensitive:read and consent). Only fields given with a value change; ids are added or updated by type and value; phone_numbers replace the phones and email the email.
+         * @description Each item names its individual by `updateId`: its public id, or with `?id_type=` the value of one of its ids (an exact identifier: open to every reader of persons; the individual must still be visible to the caller). Only fields given with a value change; ids are added or updated by type and value; phone_numbers replace the phones and email the email.
          *
-         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** Basic or token with `persons:write`. Roles: `registrar` and admins.
          */
         put: operations["g2pUpdateIndividuals"];
         post?: never;
@@ -2238,7 +2264,7 @@ export interface paths {
          * Search groups by name (or public id)
          * @description Members are listed with include_members_full=true. No match is a 404 G2P-REQ-010, as in OpenG2P; the X-Next-Cursor response header, when present, is the `cursor` of the next page.
          *
-         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         *     **Who may call:** Basic or token with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pSearchGroups"];
         put?: never;
@@ -2246,7 +2272,7 @@ export interface paths {
          * Create a group (household) with its members, all new individuals, at once
          * @description Every member is created and joined, or nothing is written. Exactly one member has the kind Head (membership-role head) and leads the household; a member without kind is a member. kind is a group-kind code or display name (default household). A group holds no ids, phones or email in Hearth: give them on its members.
          *
-         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:write`, `persons:write`. Roles: `registrar` and admins.
+         *     **Who may call:** Basic or token with `households:write`, `persons:write`. Roles: `registrar` and admins.
          */
         post: operations["g2pCreateGroup"];
         delete?: never;
@@ -2264,7 +2290,7 @@ export interface paths {
         };
         /**
          * Read a group (household) and its current members
-         * @description **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** Basic or token with `households:read`, `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["g2pGetGroup"];
         put?: never;
@@ -2287,7 +2313,7 @@ export interface paths {
          * Update a group (household): name, kind, address, registration date, partial flag
          * @description Hearth's addition (OpenG2P has no group update; docs/decisions/0068), shaped like update_individual: a list (of one group for now) naming the group by `updateId`, its public id. Only fields given with a value change; kind is a group-kind code or display name. registration_date and is_partial_group are merged into the stored values, so they need a caller who may see the group's details (consent of its head). Members are not changed here: the native API adds and ends them. Answers the groups without members (GET /group/{id} lists them).
          *
-         *     **Who may call:** HTTP Basic client id and secret, a bearer token or a session, with `households:write`. Roles: `registrar` and admins.
+         *     **Who may call:** Basic or token with `households:write`. Roles: `registrar` and admins.
          */
         put: operations["g2pUpdateGroup"];
         post?: never;
@@ -2306,7 +2332,7 @@ export interface paths {
         };
         /**
          * List the programmes the caller may see (allowed_programs and verticals apply)
-         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listPrograms"];
         put?: never;
@@ -2314,7 +2340,7 @@ export interface paths {
          * Create a programme
          * @description A client limited to some programmes (allowed_programs) cannot create programmes. The code is unique in the tenant.
          *
-         *     **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `programs:write`. Roles: `registrar` and admins.
          */
         post: operations["createProgram"];
         delete?: never;
@@ -2332,7 +2358,7 @@ export interface paths {
         };
         /**
          * Read a programme
-         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getProgram"];
         put?: never;
@@ -2342,7 +2368,7 @@ export interface paths {
         head?: never;
         /**
          * Update a programme (If-Match guards against lost updates); an ended programme stays ended
-         * @description **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `programs:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateProgram"];
         trace?: never;
@@ -2358,7 +2384,7 @@ export interface paths {
         put?: never;
         /**
          * Archive a programme (read-only afterwards; nothing is deleted)
-         * @description **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `programs:write`. Roles: `registrar` and admins.
          */
         post: operations["archiveProgram"];
         delete?: never;
@@ -2376,13 +2402,13 @@ export interface paths {
         };
         /**
          * Memberships of a programme, filtered by status or beneficiary
-         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["listProgramMemberships"];
         put?: never;
         /**
          * Enrol a person or household (matching the programme’s target type)
-         * @description **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `programs:write`. Roles: `registrar` and admins.
          */
         post: operations["createProgramMembership"];
         delete?: never;
@@ -2400,7 +2426,7 @@ export interface paths {
         };
         /**
          * Read a membership
-         * @description **Who may call:** a bearer token or a session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["getProgramMembership"];
         put?: never;
@@ -2412,7 +2438,7 @@ export interface paths {
          * Change a membership’s status (legal transitions only; exiting needs exit_reason)
          * @description draft → enrolled | not_eligible | duplicated; enrolled → paused | exited | duplicated; paused → enrolled | exited | duplicated. exited, not_eligible and duplicated are final.
          *
-         *     **Who may call:** a bearer token or a session with `programs:write`. Roles: `registrar` and admins.
+         *     **Who may call:** token or session with `programs:write`. Roles: `registrar` and admins.
          */
         patch: operations["updateProgramMembership"];
         trace?: never;
@@ -2490,7 +2516,7 @@ export interface paths {
         };
         /**
          * Vocabularies of the tenant with their namespace URIs
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["v2ListVocabularies"];
         put?: never;
@@ -2510,7 +2536,7 @@ export interface paths {
         };
         /**
          * Codes of a vocabulary, by namespace URI (or code); unknown → 404
-         * @description **Who may call:** a bearer token or a session with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
+         * @description **Who may call:** token or session with `vocabulary:read` (V2: `vocabulary:read`). Roles: `registrar`, `reviewer`, `approver`, `auditor` and admins.
          */
         get: operations["v2ListVocabularyCodes"];
         put?: never;
@@ -2530,13 +2556,13 @@ export interface paths {
         };
         /**
          * Search Individuals (hidden persons are neither returned nor counted)
-         * @description **Who may call:** a bearer token or a session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchIndividuals"];
         put?: never;
         /**
          * Create an Individual
-         * @description **Who may call:** a bearer token or a session with `persons:write` (V2: `individual:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write` (V2: `individual:create`). Roles: `registrar` and admins.
          */
         post: operations["v2CreateIndividual"];
         delete?: never;
@@ -2554,12 +2580,12 @@ export interface paths {
         };
         /**
          * Read an Individual by {system}|{value}
-         * @description **Who may call:** a bearer token or a session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetIndividual"];
         /**
          * Replace an Individual (If-Match: meta.versionId; a stale version is a 409)
-         * @description **Who may call:** a bearer token or a session with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
          */
         put: operations["v2ReplaceIndividual"];
         post?: never;
@@ -2568,7 +2594,7 @@ export interface paths {
         head?: never;
         /**
          * Change an Individual with a JSON Merge Patch (If-Match: meta.versionId)
-         * @description **Who may call:** a bearer token or a session with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `persons:write` (V2: `individual:update`). Roles: `registrar` and admins.
          */
         patch: operations["v2UpdateIndividual"];
         trace?: never;
@@ -2582,7 +2608,7 @@ export interface paths {
         };
         /**
          * Group memberships of an Individual
-         * @description **Who may call:** a bearer token or a session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `persons:read` (V2: `individual:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2ListIndividualGroups"];
         put?: never;
@@ -2602,13 +2628,13 @@ export interface paths {
         };
         /**
          * Search Groups
-         * @description **Who may call:** a bearer token or a session with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchGroups"];
         put?: never;
         /**
          * Create a Group with its members (exactly one with the role head)
-         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
          */
         post: operations["v2CreateGroup"];
         delete?: never;
@@ -2626,12 +2652,12 @@ export interface paths {
         };
         /**
          * Read a Group by {system}|{value}
-         * @description **Who may call:** a bearer token or a session with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `households:read` (V2: `group:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetGroup"];
         /**
          * Replace a Group (members change with $add-member/$remove-member)
-         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
          */
         put: operations["v2ReplaceGroup"];
         post?: never;
@@ -2640,7 +2666,7 @@ export interface paths {
         head?: never;
         /**
          * Merge-patch a Group
-         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write` (V2: `group:update`). Roles: `registrar` and admins.
          */
         patch: operations["v2UpdateGroup"];
         trace?: never;
@@ -2656,7 +2682,7 @@ export interface paths {
         put?: never;
         /**
          * Add an Individual to a Group
-         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
          */
         post: operations["v2AddGroupMember"];
         delete?: never;
@@ -2676,7 +2702,7 @@ export interface paths {
         put?: never;
         /**
          * End an Individual’s membership of a Group (a reason is required)
-         * @description **Who may call:** a bearer token or a session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `households:write` (V2: `group:create`). Roles: `registrar` and admins.
          */
         post: operations["v2RemoveGroupMember"];
         delete?: never;
@@ -2694,7 +2720,7 @@ export interface paths {
         };
         /**
          * Search programmes
-         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchPrograms"];
         put?: never;
@@ -2714,7 +2740,7 @@ export interface paths {
         };
         /**
          * Read a programme by {system}|{value}
-         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetProgram"];
         put?: never;
@@ -2734,13 +2760,13 @@ export interface paths {
         };
         /**
          * Search programme memberships
-         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2SearchProgramMemberships"];
         put?: never;
         /**
          * Enrol a beneficiary
-         * @description **Who may call:** a bearer token or a session with `programs:write` (V2: `program_membership:create`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `programs:write` (V2: `program_membership:create`). Roles: `registrar` and admins.
          */
         post: operations["v2CreateProgramMembership"];
         delete?: never;
@@ -2758,12 +2784,12 @@ export interface paths {
         };
         /**
          * Read a membership by its id or its beneficiary (?program= when in several programmes)
-         * @description **Who may call:** a bearer token or a session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
+         * @description **Who may call:** token or session with `programs:read` (V2: `program:read`). Roles: `registrar`, `reviewer`, `auditor` and admins.
          */
         get: operations["v2GetProgramMembership"];
         /**
          * Change a membership’s status (legal transitions only)
-         * @description **Who may call:** a bearer token or a session with `programs:write` (V2: `program_membership:update`). Roles: `registrar` and admins.
+         * @description **Who may call:** token or session with `programs:write` (V2: `program_membership:update`). Roles: `registrar` and admins.
          */
         put: operations["v2ReplaceProgramMembership"];
         post?: never;
@@ -2784,7 +2810,7 @@ export interface paths {
         put?: never;
         /**
          * A transaction (all or nothing) or batch Bundle; each entry needs the scope of its operation
-         * @description **Who may call:** a bearer token or a session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
+         * @description **Who may call:** token or session. Roles: `registrar`, `reviewer`, `approver`, `auditor`, `integration` and admins.
          */
         post: operations["v2RunBatch"];
         delete?: never;
@@ -2846,7 +2872,7 @@ export interface paths {
         put?: never;
         /**
          * Search the registry and answer at once (on-search)
-         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** token or session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSyncSearch"];
         delete?: never;
@@ -2866,7 +2892,7 @@ export interface paths {
         put?: never;
         /**
          * Search; ACK now, on-search to the caller later
-         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** token or session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSearch"];
         delete?: never;
@@ -2886,7 +2912,7 @@ export interface paths {
         put?: never;
         /**
          * Status (and results) of an earlier transaction, at once
-         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** token or session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSyncTxnStatus"];
         delete?: never;
@@ -2906,7 +2932,7 @@ export interface paths {
         put?: never;
         /**
          * Transaction status; ACK now, txn/on-status later
-         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** token or session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciTxnStatus"];
         delete?: never;
@@ -2926,7 +2952,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to registry events; ACK now, on-subscribe later
-         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** token or session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciSubscribe"];
         delete?: never;
@@ -2946,7 +2972,7 @@ export interface paths {
         put?: never;
         /**
          * End subscriptions by code; ACK now, on-unsubscribe later
-         * @description **Who may call:** a bearer token or a session with `dci:search`. Roles: `integration` and admins.
+         * @description **Who may call:** token or session with `dci:search`. Roles: `integration` and admins.
          */
         post: operations["dciUnsubscribe"];
         delete?: never;
@@ -2964,14 +2990,14 @@ export interface paths {
         };
         /**
          * The DCI sender registration of an API client
-         * @description **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         * @description **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         get: operations["getDciSender"];
         /**
          * Register (or change) the DCI sender of an API client
          * @description The client must then use this header.sender_id; with signature_required its envelopes must carry a valid Ed25519 signature by public_key. callback_url is used when a request has no sender_uri.
          *
-         *     **Who may call:** a bearer token or a session with `integrations:manage`. Admins only.
+         *     **Who may call:** token or session with `integrations:manage`. Admins only.
          */
         put: operations["putDciSender"];
         post?: never;
@@ -2985,6 +3011,138 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "field_classification": {},
+         *       "role_field_access": {},
+         *       "separation_of_duties": true,
+         *       "overrides": {
+         *         "field_classification": {},
+         *         "role_field_access": {}
+         *       }
+         *     }
+         */
+        AccessPolicy: {
+            /** @description the classification in force for every field (defaults with the tenant’s overrides) */
+            field_classification: {
+                [key: string]: "basic" | "personal" | "sensitive";
+            };
+            /** @description the role × classification table in force */
+            role_field_access: {
+                [key: string]: {
+                    /** @enum {string} */
+                    personal: "registration" | "consent" | "never";
+                    /** @enum {string} */
+                    sensitive: "registration" | "consent" | "never";
+                };
+            };
+            separation_of_duties: boolean;
+            overrides: {
+                field_classification: {
+                    [key: string]: string;
+                };
+                role_field_access: {
+                    [key: string]: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        /**
+         * @example {
+         *       "field_classification": {
+         *         "person_id": "basic"
+         *       }
+         *     }
+         */
+        AccessPolicyPatch: {
+            /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
+            field_classification?: {
+                person_id?: components["schemas"]["Classification"];
+                system_guid?: components["schemas"]["Classification"];
+                full_name?: components["schemas"]["Classification"];
+                status?: components["schemas"]["Classification"];
+                verification_status?: components["schemas"]["Classification"];
+                version_id?: components["schemas"]["Classification"];
+                created_at?: components["schemas"]["Classification"];
+                updated_at?: components["schemas"]["Classification"];
+                given_name?: components["schemas"]["Classification"];
+                family_name?: components["schemas"]["Classification"];
+                additional_name?: components["schemas"]["Classification"];
+                date_of_birth?: components["schemas"]["Classification"];
+                birth_date_estimated?: components["schemas"]["Classification"];
+                age_estimate?: components["schemas"]["Classification"];
+                gender?: components["schemas"]["Classification"];
+                birth_place?: components["schemas"]["Classification"];
+                address?: components["schemas"]["Classification"];
+                geo_id?: components["schemas"]["Classification"];
+                household_id?: components["schemas"]["Classification"];
+                extensions?: components["schemas"]["Classification"];
+                identities?: components["schemas"]["Classification"];
+                provenance?: components["schemas"]["Classification"];
+                verified_by?: components["schemas"]["Classification"];
+                verified_at?: components["schemas"]["Classification"];
+                archived_at?: components["schemas"]["Classification"];
+                memberships?: components["schemas"]["Classification"];
+                relationships?: components["schemas"]["Classification"];
+                "identities.identity_number"?: components["schemas"]["Classification"];
+                contacts?: components["schemas"]["Classification"];
+                position?: components["schemas"]["Classification"];
+                "household.household_name"?: components["schemas"]["Classification"];
+                "household.leader_id"?: components["schemas"]["Classification"];
+                "household.status"?: components["schemas"]["Classification"];
+                "household.group_kind"?: components["schemas"]["Classification"];
+                "household.member_count"?: components["schemas"]["Classification"];
+                "household.members"?: components["schemas"]["Classification"];
+                "household.geo_id"?: components["schemas"]["Classification"];
+                "household.address"?: components["schemas"]["Classification"];
+                "household.extensions"?: components["schemas"]["Classification"];
+                "household.provenance"?: components["schemas"]["Classification"];
+                "household.geo_lat"?: components["schemas"]["Classification"];
+                "household.geo_lon"?: components["schemas"]["Classification"];
+                "household.geo_accuracy"?: components["schemas"]["Classification"];
+                "household.geo_captured_at"?: components["schemas"]["Classification"];
+            };
+            /** @description overrides of the role × classification table (basic fields are always shown) */
+            role_field_access?: {
+                /** @description default personal: registration, sensitive: registration */
+                tenant_admin?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: registration, sensitive: registration */
+                registrar?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: registration, sensitive: registration */
+                reviewer?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: consent, sensitive: never */
+                auditor?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: never, sensitive: never */
+                approver?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+            };
+            separation_of_duties?: boolean;
+        };
         /**
          * @description optional settings of the integration’s API client
          * @example {
@@ -3632,7 +3790,7 @@ export interface components {
             purpose: string;
             /** @description person fields need `person`, household.* fields `household`, `memberships` `membership`, `relationships` `relationship` */
             data_categories: ("person" | "household" | "membership" | "relationship")[];
-            /** @description fields the integration may exchange: given_name, family_name, additional_name, full_name, date_of_birth, age_estimate, birth_date_estimated, gender, identities, contacts, birth_place, address, geo_id, household_id, extensions, verification_status, status, system_guid, person_id, household.household_name, household.leader_id, household.geo_id, household.address, household.status, household.geo_lat, household.geo_lon, household.geo_accuracy, household.geo_captured_at, household.group_kind, household.members, memberships, relationships */
+            /** @description fields the integration may exchange: given_name, family_name, additional_name, full_name, date_of_birth, age_estimate, birth_date_estimated, gender, identities, contacts, birth_place, address, geo_id, household_id, extensions, verification_status, status, system_guid, person_id, household.household_name, household.leader_id, household.geo_id, household.address, household.status, household.geo_lat, household.geo_lon, household.geo_accuracy, household.geo_captured_at, household.group_kind, household.extensions, household.members, memberships, relationships */
             field_list: string[];
             consent_requirements: {
                 /** @description each record needs an active consent in every listed vertical (among the integration’s) */
@@ -3700,7 +3858,7 @@ export interface components {
             purpose?: string;
             /** @description person fields need `person`, household.* fields `household`, `memberships` `membership`, `relationships` `relationship` */
             data_categories?: ("person" | "household" | "membership" | "relationship")[];
-            /** @description fields the integration may exchange: given_name, family_name, additional_name, full_name, date_of_birth, age_estimate, birth_date_estimated, gender, identities, contacts, birth_place, address, geo_id, household_id, extensions, verification_status, status, system_guid, person_id, household.household_name, household.leader_id, household.geo_id, household.address, household.status, household.geo_lat, household.geo_lon, household.geo_accuracy, household.geo_captured_at, household.group_kind, household.members, memberships, relationships */
+            /** @description fields the integration may exchange: given_name, family_name, additional_name, full_name, date_of_birth, age_estimate, birth_date_estimated, gender, identities, contacts, birth_place, address, geo_id, household_id, extensions, verification_status, status, system_guid, person_id, household.household_name, household.leader_id, household.geo_id, household.address, household.status, household.geo_lat, household.geo_lon, household.geo_accuracy, household.geo_captured_at, household.group_kind, household.extensions, household.members, memberships, relationships */
             field_list?: string[];
             consent_requirements?: {
                 /** @description each record needs an active consent in every listed vertical (among the integration’s) */
@@ -3714,7 +3872,7 @@ export interface components {
             purpose: string;
             /** @description person fields need `person`, household.* fields `household`, `memberships` `membership`, `relationships` `relationship` */
             data_categories: ("person" | "household" | "membership" | "relationship")[];
-            /** @description fields the integration may exchange: given_name, family_name, additional_name, full_name, date_of_birth, age_estimate, birth_date_estimated, gender, identities, contacts, birth_place, address, geo_id, household_id, extensions, verification_status, status, system_guid, person_id, household.household_name, household.leader_id, household.geo_id, household.address, household.status, household.geo_lat, household.geo_lon, household.geo_accuracy, household.geo_captured_at, household.group_kind, household.members, memberships, relationships */
+            /** @description fields the integration may exchange: given_name, family_name, additional_name, full_name, date_of_birth, age_estimate, birth_date_estimated, gender, identities, contacts, birth_place, address, geo_id, household_id, extensions, verification_status, status, system_guid, person_id, household.household_name, household.leader_id, household.geo_id, household.address, household.status, household.geo_lat, household.geo_lon, household.geo_accuracy, household.geo_captured_at, household.group_kind, household.extensions, household.members, memberships, relationships */
             field_list: string[];
             consent_requirements?: {
                 /** @description vertical CODES whose consent each record needs (among the template’s); all of the integration’s verticals when omitted */
@@ -4285,7 +4443,7 @@ export interface components {
          *       "is_group": true,
          *       "kind": null,
          *       "is_partial_group": null,
-         *       "member_count": 1
+         *       "member_count": null
          *     }
          */
         G2pGroup: {
@@ -4294,7 +4452,8 @@ export interface components {
              * @description public id (never a database id)
              */
             id: string;
-            name: string;
+            /** @description null when masked for the caller (named in masked_fields) */
+            name: string | null;
             ids: components["schemas"]["G2pId"][];
             registration_date: string | null;
             phone_numbers: components["schemas"]["G2pPhone"][];
@@ -4314,7 +4473,7 @@ export interface components {
              */
             kind: string | null;
             is_partial_group: boolean | null;
-            member_count: number;
+            member_count: number | null;
             members?: components["schemas"]["G2pMember"][];
         };
         /**
@@ -4454,7 +4613,8 @@ export interface components {
              * @description public id (never a database id)
              */
             id: string;
-            name: string;
+            /** @description null when masked for the caller (named in masked_fields) */
+            name: string | null;
             ids: components["schemas"]["G2pId"][];
             registration_date: string | null;
             phone_numbers: components["schemas"]["G2pPhone"][];
@@ -4682,7 +4842,7 @@ export interface components {
         /**
          * @example {
          *       "household_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-         *       "household_name": "Otieno household",
+         *       "household_name": null,
          *       "leader_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
          *       "geo_id": null,
          *       "address": null,
@@ -4693,7 +4853,7 @@ export interface components {
          *       "geo_captured_at": null,
          *       "group_kind": "household",
          *       "extensions": null,
-         *       "member_count": 1,
+         *       "member_count": null,
          *       "archived_at": null,
          *       "version_id": 3,
          *       "created_at": "2026-03-14T09:30:00Z",
@@ -4707,7 +4867,8 @@ export interface components {
         Household: {
             /** Format: uuid */
             household_id: string;
-            household_name: string;
+            /** @description null only for a third party whose contract does not name it */
+            household_name: string | null;
             /** Format: uuid */
             leader_id: string;
             geo_id: string | null;
@@ -4723,7 +4884,7 @@ export interface components {
             extensions: {
                 [key: string]: unknown;
             } | null;
-            member_count: number;
+            member_count: number | null;
             /** Format: date-time */
             archived_at: string | null;
             version_id: number;
@@ -4849,7 +5010,7 @@ export interface components {
          *       "data": [
          *         {
          *           "household_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-         *           "household_name": "Otieno household",
+         *           "household_name": null,
          *           "leader_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
          *           "geo_id": null,
          *           "address": null,
@@ -4860,7 +5021,7 @@ export interface components {
          *           "geo_captured_at": null,
          *           "group_kind": "household",
          *           "extensions": null,
-         *           "member_count": 1,
+         *           "member_count": null,
          *           "archived_at": null,
          *           "version_id": 3,
          *           "created_at": "2026-03-14T09:30:00Z",
@@ -5581,7 +5742,7 @@ export interface components {
          *       "geo_id": null,
          *       "household_id": null,
          *       "extensions": null,
-         *       "verification_status": "provisional",
+         *       "verification_status": null,
          *       "verified_by": null,
          *       "verified_at": null,
          *       "status": "active",
@@ -5600,7 +5761,8 @@ export interface components {
             person_id: string;
             /** Format: uuid */
             system_guid: string;
-            full_name: string;
+            /** @description null only for a third party whose contract does not name it */
+            full_name: string | null;
             given_name: string | null;
             family_name: string | null;
             additional_name: string | null;
@@ -5617,8 +5779,7 @@ export interface components {
             extensions: {
                 [key: string]: unknown;
             } | null;
-            /** @enum {string} */
-            verification_status: "provisional" | "verified";
+            verification_status: ("provisional" | "verified") | null;
             verified_by: string | null;
             /** Format: date-time */
             verified_at: string | null;
@@ -5746,7 +5907,7 @@ export interface components {
          *       "geo_id": null,
          *       "household_id": null,
          *       "extensions": null,
-         *       "verification_status": "provisional",
+         *       "verification_status": null,
          *       "verified_by": null,
          *       "verified_at": null,
          *       "status": "active",
@@ -5873,7 +6034,7 @@ export interface components {
          *           "geo_id": null,
          *           "household_id": null,
          *           "extensions": null,
-         *           "verification_status": "provisional",
+         *           "verification_status": null,
          *           "verified_by": null,
          *           "verified_at": null,
          *           "status": "active",
@@ -6756,10 +6917,93 @@ export interface components {
             default_phone_country?: string;
             /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
             require_totp?: boolean;
-            /** @description overrides of the default classification of person fields */
+            /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
             field_classification?: {
-                [key: string]: components["schemas"]["Classification"];
+                person_id?: components["schemas"]["Classification"];
+                system_guid?: components["schemas"]["Classification"];
+                full_name?: components["schemas"]["Classification"];
+                status?: components["schemas"]["Classification"];
+                verification_status?: components["schemas"]["Classification"];
+                version_id?: components["schemas"]["Classification"];
+                created_at?: components["schemas"]["Classification"];
+                updated_at?: components["schemas"]["Classification"];
+                given_name?: components["schemas"]["Classification"];
+                family_name?: components["schemas"]["Classification"];
+                additional_name?: components["schemas"]["Classification"];
+                date_of_birth?: components["schemas"]["Classification"];
+                birth_date_estimated?: components["schemas"]["Classification"];
+                age_estimate?: components["schemas"]["Classification"];
+                gender?: components["schemas"]["Classification"];
+                birth_place?: components["schemas"]["Classification"];
+                address?: components["schemas"]["Classification"];
+                geo_id?: components["schemas"]["Classification"];
+                household_id?: components["schemas"]["Classification"];
+                extensions?: components["schemas"]["Classification"];
+                identities?: components["schemas"]["Classification"];
+                provenance?: components["schemas"]["Classification"];
+                verified_by?: components["schemas"]["Classification"];
+                verified_at?: components["schemas"]["Classification"];
+                archived_at?: components["schemas"]["Classification"];
+                memberships?: components["schemas"]["Classification"];
+                relationships?: components["schemas"]["Classification"];
+                "identities.identity_number"?: components["schemas"]["Classification"];
+                contacts?: components["schemas"]["Classification"];
+                position?: components["schemas"]["Classification"];
+                "household.household_name"?: components["schemas"]["Classification"];
+                "household.leader_id"?: components["schemas"]["Classification"];
+                "household.status"?: components["schemas"]["Classification"];
+                "household.group_kind"?: components["schemas"]["Classification"];
+                "household.member_count"?: components["schemas"]["Classification"];
+                "household.members"?: components["schemas"]["Classification"];
+                "household.geo_id"?: components["schemas"]["Classification"];
+                "household.address"?: components["schemas"]["Classification"];
+                "household.extensions"?: components["schemas"]["Classification"];
+                "household.provenance"?: components["schemas"]["Classification"];
+                "household.geo_lat"?: components["schemas"]["Classification"];
+                "household.geo_lon"?: components["schemas"]["Classification"];
+                "household.geo_accuracy"?: components["schemas"]["Classification"];
+                "household.geo_captured_at"?: components["schemas"]["Classification"];
             };
+            /** @description overrides of the role × classification table (basic fields are always shown) */
+            role_field_access?: {
+                /** @description default personal: registration, sensitive: registration */
+                tenant_admin?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: registration, sensitive: registration */
+                registrar?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: registration, sensitive: registration */
+                reviewer?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: consent, sensitive: never */
+                auditor?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+                /** @description default personal: never, sensitive: never */
+                approver?: {
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    personal?: "registration" | "consent" | "never";
+                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                    sensitive?: "registration" | "consent" | "never";
+                };
+            };
+            /** @description true (default): a client cannot verify a person, household or consent it registered or captured itself; false relaxes this for small teams */
+            separation_of_duties?: boolean;
         };
         /**
          * @description form-urlencoded or JSON; credentials may instead be sent as HTTP Basic
@@ -7129,7 +7373,6 @@ export interface components {
          *       ],
          *       "active": true,
          *       "groupType": "GroupType",
-         *       "name": "Amina Wanjiru Otieno",
          *       "quantity": 1,
          *       "member": [
          *         {
@@ -7162,7 +7405,8 @@ export interface components {
             }[];
             active: boolean;
             groupType: string;
-            name: string;
+            /** @description absent when masked for the caller (see meta) */
+            name?: string;
             quantity: number;
             member: components["schemas"]["V2GroupMember"][];
             address?: {
@@ -7181,6 +7425,14 @@ export interface components {
                 versionId: string;
                 lastUpdated: string;
                 source: string | null;
+                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
+                security?: {
+                    system: string;
+                    code: string;
+                    display: string;
+                }[];
+                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
+                masked?: string[];
             };
         };
         /**
@@ -7347,7 +7599,6 @@ export interface components {
          *           ],
          *           "active": true,
          *           "groupType": "GroupType",
-         *           "name": "Amina Wanjiru Otieno",
          *           "quantity": 1,
          *           "member": [
          *             {
@@ -7490,6 +7741,14 @@ export interface components {
                 versionId: string;
                 lastUpdated: string;
                 source: string | null;
+                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
+                security?: {
+                    system: string;
+                    code: string;
+                    display: string;
+                }[];
+                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
+                masked?: string[];
             };
         };
         /**
@@ -7665,6 +7924,14 @@ export interface components {
                 versionId: string;
                 lastUpdated: string;
                 source: string | null;
+                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
+                security?: {
+                    system: string;
+                    code: string;
+                    display: string;
+                }[];
+                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
+                masked?: string[];
             };
         };
         /**
@@ -7717,6 +7984,14 @@ export interface components {
                 versionId: string;
                 lastUpdated: string;
                 source: string | null;
+                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
+                security?: {
+                    system: string;
+                    code: string;
+                    display: string;
+                }[];
+                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
+                masked?: string[];
             };
         };
         /**
@@ -9185,7 +9460,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -9267,6 +9541,54 @@ export interface operations {
             };
         };
     };
+    listAccessPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the AccessPolicy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessPolicy"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    updateAccessPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessPolicyPatch"];
+            };
+        };
+        responses: {
+            /** @description OK: the AccessPolicy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+        };
+    };
     listTenants: {
         parameters: {
             query?: {
@@ -9291,7 +9613,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -9318,7 +9639,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -9343,8 +9663,6 @@ export interface operations {
                     "application/json": components["schemas"]["Tenant"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -9374,7 +9692,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -9398,7 +9715,6 @@ export interface operations {
                     "application/json": components["schemas"]["VerticalList"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -9425,7 +9741,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -9459,7 +9774,6 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -9488,7 +9802,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -9515,7 +9828,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -9540,8 +9852,6 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -9566,8 +9876,6 @@ export interface operations {
                     "application/json": components["schemas"]["RotatedSecret"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -9592,8 +9900,6 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -9618,8 +9924,6 @@ export interface operations {
                     "application/json": components["schemas"]["Client"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -9872,7 +10176,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -9899,7 +10202,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -9924,8 +10226,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -9955,7 +10255,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -9981,8 +10280,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10007,8 +10304,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10033,8 +10328,6 @@ export interface operations {
                     "application/json": components["schemas"]["PasswordReset"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10067,7 +10360,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -10094,7 +10386,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -10119,8 +10410,6 @@ export interface operations {
                     "application/json": components["schemas"]["Integration"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10151,7 +10440,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10177,8 +10465,6 @@ export interface operations {
                     "application/json": components["schemas"]["IntegrationVersionList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10208,7 +10494,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10239,7 +10524,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10270,7 +10554,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10302,7 +10585,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10333,7 +10615,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10364,7 +10645,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10395,7 +10675,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10426,7 +10705,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10459,7 +10737,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10489,7 +10766,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10516,8 +10792,6 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10549,7 +10823,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10576,8 +10849,6 @@ export interface operations {
                     "application/json": components["schemas"]["IntegrationVersionList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10610,7 +10881,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10642,7 +10912,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10674,7 +10943,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -10701,7 +10969,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -10731,7 +10998,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -10793,7 +11059,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
@@ -10825,8 +11090,6 @@ export interface operations {
                     "application/xml": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
@@ -10858,7 +11121,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
@@ -10897,7 +11159,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10929,7 +11190,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -10968,7 +11228,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -10990,7 +11249,6 @@ export interface operations {
                     "application/json": components["schemas"]["ChainVerification"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -11012,7 +11270,6 @@ export interface operations {
                     "application/json": components["schemas"]["VocabularyList"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -11039,7 +11296,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11069,7 +11325,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11102,7 +11357,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -11129,7 +11383,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -11168,7 +11421,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -11192,8 +11444,6 @@ export interface operations {
                     "application/json": components["schemas"]["Person"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11226,7 +11476,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11257,7 +11506,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11288,7 +11536,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11319,7 +11566,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11345,8 +11591,6 @@ export interface operations {
                     "application/json": components["schemas"]["VersionEntryList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11371,8 +11615,6 @@ export interface operations {
                     "application/json": components["schemas"]["DuplicateCandidateList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11397,8 +11639,6 @@ export interface operations {
                     "application/json": components["schemas"]["RelationshipList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11426,7 +11666,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -11461,7 +11700,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -11485,8 +11723,6 @@ export interface operations {
                     "application/json": components["schemas"]["Household"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11518,7 +11754,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11549,7 +11784,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11580,7 +11814,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11652,7 +11885,7 @@ export interface operations {
                      *             "geo_id": null,
                      *             "household_id": null,
                      *             "extensions": null,
-                     *             "verification_status": "provisional",
+                     *             "verification_status": null,
                      *             "verified_by": null,
                      *             "verified_at": null,
                      *             "status": "active",
@@ -11677,7 +11910,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11707,7 +11939,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11739,7 +11970,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11765,8 +11995,6 @@ export interface operations {
                     "application/json": components["schemas"]["VersionEntryList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11794,7 +12022,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -11819,8 +12046,6 @@ export interface operations {
                     "application/json": components["schemas"]["Relationship"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11850,7 +12075,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11881,7 +12105,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -11913,7 +12136,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -11940,7 +12162,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -11965,8 +12186,6 @@ export interface operations {
                     "application/json": components["schemas"]["GeoArea"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -11989,7 +12208,6 @@ export interface operations {
                     "application/json": components["schemas"]["ExtensionSchemaList"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -12016,7 +12234,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -12045,7 +12262,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12075,7 +12291,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12101,8 +12316,6 @@ export interface operations {
                     "application/json": components["schemas"]["Consent"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12132,7 +12345,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12163,7 +12375,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12194,7 +12405,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12225,7 +12435,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12256,7 +12465,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12282,8 +12490,6 @@ export interface operations {
                     "application/json": components["schemas"]["EvidenceOut"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12308,8 +12514,6 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentVersionSummaryList"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12335,8 +12539,6 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentVersionDetail"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12362,7 +12564,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -12387,8 +12588,6 @@ export interface operations {
                     "*/*": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12417,7 +12616,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -12451,7 +12649,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -12475,8 +12672,6 @@ export interface operations {
                     "application/json": components["schemas"]["ImportView"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12509,7 +12704,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12541,7 +12735,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12571,7 +12764,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12598,8 +12790,6 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12630,7 +12820,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12662,7 +12851,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12694,7 +12882,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12729,7 +12916,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -12762,7 +12948,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -12967,7 +13152,7 @@ export interface operations {
     g2pUpdateIndividuals: {
         parameters: {
             query?: {
-                /** @description updateId is the value of an id of this type (needs sensitive:read) */
+                /** @description updateId is the value of an id of this type (an exact identifier the caller holds) */
                 id_type?: string;
             };
             header?: never;
@@ -13110,7 +13295,7 @@ export interface operations {
                      *         "is_group": true,
                      *         "kind": null,
                      *         "is_partial_group": null,
-                     *         "member_count": 1
+                     *         "member_count": null
                      *       }
                      *     ]
                      */
@@ -13257,7 +13442,7 @@ export interface operations {
                      *         "is_group": true,
                      *         "kind": null,
                      *         "is_partial_group": null,
-                     *         "member_count": 1
+                     *         "member_count": null
                      *       }
                      *     ]
                      */
@@ -13306,7 +13491,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -13333,7 +13517,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -13358,8 +13541,6 @@ export interface operations {
                     "application/json": components["schemas"]["Program"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -13392,7 +13573,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -13423,7 +13603,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -13458,7 +13637,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -13488,7 +13666,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -13515,8 +13692,6 @@ export interface operations {
                     "application/json": components["schemas"]["ProgramMembership"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -13550,7 +13725,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -13779,7 +13953,6 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -13827,7 +14000,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -13867,7 +14039,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -13894,7 +14065,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -13920,8 +14090,6 @@ export interface operations {
                     "application/json": components["schemas"]["V2Individual"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -13955,7 +14123,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -13992,7 +14159,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -14023,7 +14189,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -14059,7 +14224,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -14086,7 +14250,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -14112,8 +14275,6 @@ export interface operations {
                     "application/json": components["schemas"]["V2Group"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -14147,7 +14308,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -14184,7 +14344,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -14216,7 +14375,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -14248,7 +14406,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -14281,7 +14438,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -14306,8 +14462,6 @@ export interface operations {
                     "application/json": components["schemas"]["V2Program"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -14339,7 +14493,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };
     };
@@ -14366,7 +14519,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -14396,7 +14548,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -14433,7 +14584,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -14462,7 +14612,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
         };
@@ -14969,8 +15118,6 @@ export interface operations {
                     "application/json": components["schemas"]["DciSender"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
         };
@@ -15000,7 +15147,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];

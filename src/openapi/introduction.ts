@@ -50,8 +50,9 @@ projected to the contract's fields and masked (JSON, CSV or XML; cursor pages, o
 ## Conventions
 
 - Errors are \`application/problem+json\` (RFC 9457) with a stable \`code\`, a \`detail\` and a
-  \`correlation_id\` (also the \`X-Request-Id\` header); validation problems list \`errors[]\`. Any
-  call may also answer 500 (\`ERR_SYS_INTERNAL\`) or 503 with \`Retry-After\` (database unavailable);
+  \`correlation_id\` (also the \`X-Request-Id\` header); validation problems list \`errors[]\`. An
+  operation with a security requirement answers 401 \`ERR_AUTH_INVALID\` without valid
+  credentials (not repeated on each one). Any call may also answer 500 (\`ERR_SYS_INTERNAL\`) or 503 with \`Retry-After\` (database unavailable);
   the DCI and G2P faces wrap refusals in their own shapes.
 - Lists answer \`{data, next_cursor}\`: pass \`limit\` (≤ 200) and the opaque \`cursor\`.
 - Updates take \`If-Match\` with the \`version_id\` read (a stale one is refused); a POST with an

@@ -153,7 +153,8 @@ export function whoMayCall(auth: RouteAuth | undefined, url: string, method: str
   if (!auth || auth.public) return '**Who may call:** anyone (no token).';
   const scopes = auth.scopes ?? [];
   const v2 = url.startsWith(`${V2_FACE_PREFIX}/`);
-  let text = `**Who may call:** ${auth.scheme === 'basic' ? 'HTTP Basic client id and secret, a bearer token or a session,' : 'a bearer token or a session'}`;
+  // How to authenticate is in `security`; the words say what the caller must hold.
+  let text = `**Who may call:** ${auth.scheme === 'basic' ? 'Basic or token' : 'token or session'}`;
   if (scopes.length > 0) {
     text += ` with ${code(scopes)}${v2 ? ` (V2: ${code(scopes.map((s) => v2ScopeFor(s, method)))})` : ''}`;
   }

@@ -62,6 +62,15 @@ export const TAGS: { name: string; description: string }[] = [
     description: 'The per-tenant, hash-chained audit log of every call, and its verification.',
   },
   {
+    name: 'sessions',
+    description:
+      'People sign in: local accounts (password, TOTP) or OpenID Connect, into a browser session with a CSRF token.',
+  },
+  {
+    name: 'users',
+    description: 'User accounts of people, managed by tenant admins: roles, activation, password resets.',
+  },
+  {
     name: 'tenancy',
     description: 'Tenants (ROOT) and their verticals (programme areas that consent and scopes refer to).',
   },
