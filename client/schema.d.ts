@@ -28,7 +28,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Database reachable and fully migrated
+         * Database reachable and fully migrated, and the process not shutting down
          * @description **Who may call:** anyone (no token).
          */
         get: operations["getReadiness"];
@@ -52,6 +52,28 @@ export interface paths {
          * @description **Who may call:** token or session of role `root`.
          */
         get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consistent snapshot of the embedded database (gzip tar of its data folder; ROOT only)
+         * @description Embedded database only; on PostgreSQL it answers 409 and points to pg_dump or a base backup with WAL archiving. Restore with `hearth restore FILE` into an empty HEARTH_DATA_DIR.
+         *
+         *     **Who may call:** token or session of role `root`.
+         */
+        get: operations["listBackup"];
         put?: never;
         post?: never;
         delete?: never;
@@ -261,7 +283,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a client’s name, roles, scopes, verticals, programmes, consent binding, rate limit or state
+         * @description If-Match (the version_id) is honoured: 412 when the client changed since. A version row and an audit event record each change. A tenant admin never grants more than it holds (403). Narrowed roles, scopes, verticals and programmes apply to live tokens at their next request; widened scopes need a new token (a token keeps the scopes it was issued with); active=false ends every token at once.
+         *
+         *     **Who may call:** token or session of role `tenant_admin`.
+         */
+        patch: operations["updateClient"];
         trace?: never;
     };
     "/api/v1/clients/{client_id}/rotate-secret": {
@@ -3301,6 +3329,7 @@ export interface components {
          *       "consent_bound": true,
          *       "integration_id": null,
          *       "source_system": null,
+         *       "version_id": 3,
          *       "created_at": "2026-03-14T09:30:00Z",
          *       "updated_at": "2026-03-14T09:30:00Z"
          *     }
@@ -3319,6 +3348,8 @@ export interface components {
             consent_bound: boolean;
             integration_id: string | null;
             source_system: string | null;
+            /** @description bumped by every change; send it as If-Match */
+            version_id: number;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3375,6 +3406,7 @@ export interface components {
          *           "consent_bound": true,
          *           "integration_id": null,
          *           "source_system": null,
+         *           "version_id": 3,
          *           "created_at": "2026-03-14T09:30:00Z",
          *           "updated_at": "2026-03-14T09:30:00Z"
          *         }
@@ -3386,6 +3418,23 @@ export interface components {
             data: components["schemas"]["Client"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "name": "Amina Wanjiru Otieno"
+         *     }
+         */
+        ClientPatch: {
+            name?: string;
+            roles?: ("root" | "tenant_admin" | "registrar" | "reviewer" | "approver" | "auditor" | "integration")[];
+            /** @description limits the client below its roles’ defaults; omitted with roles: the new roles’ defaults */
+            scopes?: ("persons:read" | "persons:write" | "households:read" | "households:write" | "relationships:write" | "consents:read" | "consents:write" | "consents:verify" | "programs:read" | "programs:write" | "integrations:read" | "integrations:manage" | "integrations:review" | "integrations:approve" | "exchange:push" | "exchange:pull" | "webhooks:manage" | "audit:read" | "vocabulary:read" | "dci:search" | "sensitive:read")[];
+            vertical_ids?: string[];
+            allowed_programs?: string[];
+            rate_limit_per_minute?: number | null;
+            active?: boolean;
+            /** @description reads need consent and follow a contract, as for integrations, whatever the roles */
+            consent_bound?: boolean;
         };
         /**
          * @example {
@@ -3409,6 +3458,7 @@ export interface components {
          *       "consent_bound": true,
          *       "integration_id": null,
          *       "source_system": null,
+         *       "version_id": 3,
          *       "created_at": "2026-03-14T09:30:00Z",
          *       "updated_at": "2026-03-14T09:30:00Z",
          *       "client_secret": "hs_6bq2XcVfT0pLw1mZr8nYkE4aJ9uD3sGh"
@@ -9329,8 +9379,8 @@ export interface components {
         person_id: string;
         consent_id: string;
         household_id: string;
-        program_id: string;
         client_id: string;
+        program_id: string;
         webhook_id: string;
         user_id: string;
         contract_id: string;
@@ -9414,7 +9464,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK: database reachable and fully migrated */
+            /** @description OK: database reachable and fully migrated, and the process not shutting down */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9458,6 +9508,27 @@ export interface operations {
                 content: {
                     /** @example Example */
                     "text/plain": string;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description gzip-compressed tar */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": unknown;
                 };
             };
             403: components["responses"]["Forbidden"];
@@ -9854,6 +9925,36 @@ export interface operations {
             };
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    updateClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: components["parameters"]["client_id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientPatch"];
+            };
+        };
+        responses: {
+            /** @description OK: the Client */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
         };
     };
     rotateClientSecret: {

@@ -18,7 +18,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './faces/raw-errors.js
 import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
 import { registerInputGuard } from './http/input-guard.js';
-import { loggerOptions } from './http/logging.js';
+import { loggerOptions, registerRequestLog } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
 import { sendProblem, toAppError } from './http/problem.js';
 import { requestIdFrom } from './http/request-id.js';
@@ -29,6 +29,7 @@ import { importRoutes } from './imports/routes.js';
 import { exchangeRoutes } from './integrations/exchange-routes.js';
 import { integrationRoutes } from './integrations/routes.js';
 import { registerOpenApi } from './openapi/register.js';
+import { backupRoutes } from './ops/backup-routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { programRoutes } from './programs/routes.js';
 import { householdRoutes } from './registry/household-routes.js';
@@ -51,6 +52,8 @@ export interface AppContext {
   services: Services;
   /** Routes registered on this app with their auth declaration (OpenAPI and the route-walk test). */
   routes: RegisteredRoute[];
+  /** Set when a graceful stop begins: /readyz answers 503 so load balancers stop sending. */
+  lifecycle: { draining: boolean };
 }
 
 export interface RegisteredRoute {
@@ -80,6 +83,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config) }),
     genReqId: requestIdFrom,
+    // registerRequestLog writes one line per request, with route template and tenant/client ids.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     return503OnClosing: true,
@@ -92,7 +97,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   const metrics = createMetrics(db, options.processMetrics ?? false);
   const services = await createServices(config, db, app.log);
-  const context: AppContext = { config, db, metrics, services, routes: [] };
+  const context: AppContext = { config, db, metrics, services, routes: [], lifecycle: { draining: false } };
   app.decorate('hearth', context);
   app.addHook('onClose', async () => services.close());
 
@@ -137,6 +142,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   );
 
   registerMetricsHooks(app, metrics);
+  registerRequestLog(app);
   registerInputGuard(app);
   // Parses the session cookie before the auth hook reads it.
   await app.register(fastifyCookie);
@@ -152,6 +158,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerAuditHook(app, services.auditBuffer);
   await registerOpenApi(app, config);
   await app.register(opsRoutes);
+  await app.register(backupRoutes);
   await app.register(authRoutes);
   await app.register(tenancyRoutes);
   await app.register(clientRoutes);

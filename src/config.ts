@@ -10,17 +10,25 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
   publicUrl: string;
+  /** HEARTH_PUBLIC_URL as set (null when defaulted): the first process on a database fixes the token issuer with it. */
+  publicUrlConfigured: string | null;
+  /** A direct (not transaction-pooled) connection for LISTEN; defaults to DATABASE_URL. */
+  listenDatabaseUrl: string | null;
   dbPoolSize: number;
   /** Longest wait for a free pool connection before a request is answered 503. */
   dbPoolWaitMs: number;
   tokenTtlSeconds: number;
   rootClientId: string | null;
   rootClientSecret: string | null;
+  /** Command line only: a ROOT token for a running server's API (else the ROOT id and secret). */
+  cliToken: string | null;
   rateLimitPerMinute: number;
   tokenRateLimitPerMinute: number;
   redisUrl: string | null;
   idempotencyTtlSeconds: number;
   runWorkers: boolean;
+  /** SIGTERM: how long /readyz answers 503 while requests are still served, before the server closes. */
+  shutdownDrainMs: number;
   attachmentMaxBytes: number;
   /** Largest person import file (POST /api/v1/person-imports has its own limit). */
   importMaxBytes: number;
@@ -138,16 +146,19 @@ export const CONFIG_VARIABLES = [
   'LOG_LEVEL',
   'HEARTH_BODY_LIMIT',
   'HEARTH_PUBLIC_URL',
+  'HEARTH_LISTEN_DATABASE_URL',
   'HEARTH_DB_POOL_SIZE',
   'HEARTH_DB_POOL_WAIT_MS',
   'HEARTH_TOKEN_TTL',
   'HEARTH_ROOT_CLIENT_ID',
   'HEARTH_ROOT_CLIENT_SECRET',
+  'HEARTH_TOKEN',
   'HEARTH_RATE_LIMIT_PER_MINUTE',
   'HEARTH_TOKEN_RATE_LIMIT_PER_MINUTE',
   'REDIS_URL',
   'HEARTH_IDEMPOTENCY_TTL',
   'HEARTH_WORKERS',
+  'HEARTH_SHUTDOWN_DRAIN_MS',
   'HEARTH_ATTACHMENT_MAX_BYTES',
   'HEARTH_IMPORT_MAX_BYTES',
   'HEARTH_EXCHANGE_MAX_BYTES',
@@ -393,6 +404,10 @@ export function loadConfig(env: Env = process.env): Config {
   checkDatabaseUrl(r, databaseUrl);
   const publicUrl = r.str('HEARTH_PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   checkUrl(r, 'HEARTH_PUBLIC_URL', publicUrl, ['http:', 'https:']);
+  const listenDatabaseUrl = r.optional('HEARTH_LISTEN_DATABASE_URL');
+  if (listenDatabaseUrl !== null && !/^postgres(ql)?:\/\//.test(listenDatabaseUrl)) {
+    r.problems.push('HEARTH_LISTEN_DATABASE_URL must be a postgres:// URL');
+  }
   const redisUrl = r.optional('REDIS_URL');
   checkUrl(r, 'REDIS_URL', redisUrl, ['redis:', 'rediss:']);
   const rootClientId = r.optional('HEARTH_ROOT_CLIENT_ID');
@@ -414,16 +429,20 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: r.int('HEARTH_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     publicUrl,
+    publicUrlConfigured: r.optional('HEARTH_PUBLIC_URL') === null ? null : publicUrl,
+    listenDatabaseUrl,
     dbPoolSize: r.int('HEARTH_DB_POOL_SIZE', 10, 1, 200),
     dbPoolWaitMs: r.int('HEARTH_DB_POOL_WAIT_MS', 5000, 100, 120_000),
     tokenTtlSeconds: r.int('HEARTH_TOKEN_TTL', 3600, 60, 86400),
     rootClientId,
     rootClientSecret,
+    cliToken: r.optional('HEARTH_TOKEN'),
     rateLimitPerMinute: r.int('HEARTH_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     tokenRateLimitPerMinute: r.int('HEARTH_TOKEN_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     redisUrl,
     idempotencyTtlSeconds: r.int('HEARTH_IDEMPOTENCY_TTL', 86400, 60, 30 * 86400),
     runWorkers: r.bool('HEARTH_WORKERS', true),
+    shutdownDrainMs: r.int('HEARTH_SHUTDOWN_DRAIN_MS', 5000, 0, 120_000),
     attachmentMaxBytes: r.int('HEARTH_ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     importMaxBytes: r.int('HEARTH_IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     exchangeMaxBytes: r.int('HEARTH_EXCHANGE_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -4,6 +4,7 @@ import { AuditBuffer } from './audit/buffer.js';
 import { createAuditService } from './audit/service.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ClientCache } from './auth/client-cache.js';
+import { deploymentIssuer } from './auth/issuer.js';
 import { KeyStore } from './auth/keys.js';
 import type { OAuthDeps } from './auth/oauth.js';
 import type { Actor } from './auth/principal.js';
@@ -13,6 +14,7 @@ import type { Config } from './config.js';
 import { createAttachmentService } from './consent/attachments.js';
 import { CONSENT_EXPIRY_INTERVAL_MS } from './consent/expiry.js';
 import { createConsentService } from './consent/service.js';
+import { ChangeFeed } from './db/change-feed.js';
 import type { Database } from './db/database.js';
 import { EventDispatcher } from './events/dispatcher.js';
 import { setupDci } from './faces/dci/setup.js';
@@ -51,11 +53,14 @@ import { setupWebhooks } from './webhooks/setup.js';
 
 /** Builds every domain service of one app instance over one database. */
 export async function createServices(config: Config, db: Database, log: FastifyBaseLogger | null = null) {
-  const keys = new KeyStore(db, config.tokenTtlSeconds);
+  // Cross-process cache invalidation: clients, tenants (status, settings) and signing keys.
+  const changes = new ChangeFeed(db, { listenUrl: config.listenDatabaseUrl ?? config.databaseUrl, log });
+  const keys = new KeyStore(db, config.tokenTtlSeconds, changes);
   await keys.init();
-  const clientCache = new ClientCache(db, config.databaseUrl);
-  await clientCache.start();
-  const tokens = new TokenService(keys, config.publicUrl, config.tokenTtlSeconds);
+  const clientCache = new ClientCache(db, changes);
+  await changes.start();
+  const issuer = await deploymentIssuer(db, config.publicUrlConfigured);
+  const tokens = new TokenService(keys, issuer, config.tokenTtlSeconds);
   const authenticator = new Authenticator(tokens, clientCache);
   // Background jobs and sweeps; domain services register their handlers on it below.
   const jobs = new JobRunner(db, log);
@@ -64,8 +69,8 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     : new DbRateLimiter(db);
 
   const verticals = createVerticalService(db);
-  const tenants = createTenantService(db, [seedSystemVerticals, seedVocabularies]);
-  const settings = createTenantSettings();
+  const tenants = createTenantService(db, [seedSystemVerticals, seedVocabularies], changes);
+  const settings = createTenantSettings(changes);
   const accessPolicy = createAccessPolicyService(db, settings);
   const vocabularies = createVocabularyService(db);
   const extensions = createExtensionService(db);
@@ -162,6 +167,8 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   };
 
   return {
+    changes,
+    issuer,
     jobs,
     imports,
     keys,
@@ -208,7 +215,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
       await jobs.stop();
       await auditBuffer.flush();
       await limiter.close();
-      await clientCache.close();
+      await changes.close();
     },
   };
 }

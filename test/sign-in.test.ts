@@ -235,6 +235,18 @@ describe('sessions', () => {
     expect(ended.json().code).toBe('ERR_AUTH_EXPIRED');
   });
 
+  it('logout takes a POST with no body, as browsers’ fetch clients send it', async () => {
+    const u = await createUser(t.app, a.admin.token, { username: uname('bare'), roles: ['auditor'] });
+    const s = await signIn(t.app, u.username, u.password);
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      cookies: { hearth_session: s.cookie },
+      headers: { 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
+    });
+    expect(out.statusCode, out.body).toBe(204);
+  });
+
   it('logout needs the CSRF token, deletes the row and clears the cookie', async () => {
     const u = await createUser(t.app, a.admin.token, { username: uname('out'), roles: ['auditor'] });
     const s = await signIn(t.app, u.username, u.password);

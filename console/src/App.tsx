@@ -2,10 +2,14 @@ import { Center, Loader } from '@mantine/core';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useSession } from './api/session';
 import { Shell } from './layout/Shell';
+import { AuditLog } from './pages/AuditLog';
 import { Dashboard } from './pages/Dashboard';
 import { HouseholdDetail } from './pages/HouseholdDetail';
 import { HouseholdNew } from './pages/HouseholdNew';
 import { Households } from './pages/Households';
+import { ImportRun } from './pages/ImportRun';
+import { Imports } from './pages/Imports';
+import { Integrations } from './pages/Integrations';
 import { PersonDetail } from './pages/PersonDetail';
 import { PersonNew } from './pages/PersonNew';
 import { Persons } from './pages/Persons';
@@ -43,6 +47,10 @@ export function App() {
         <Route path="households" element={<Households />} />
         <Route path="households/new" element={<HouseholdNew />} />
         <Route path="households/:householdId" element={<HouseholdDetail />} />
+        <Route path="imports" element={<Imports />} />
+        <Route path="imports/:importId" element={<ImportRun />} />
+        <Route path="integrations" element={<Integrations />} />
+        <Route path="admin/audit" element={<AuditLog />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

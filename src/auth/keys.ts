@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { ChangeFeed } from '../db/change-feed.js';
 import type { Database } from '../db/database.js';
 
 export const TOKEN_ALG = 'EdDSA';
@@ -25,17 +26,23 @@ interface LoadedKey {
 /**
  * Ed25519 token signing keys, kept in the database so every server process signs and verifies with
  * the same set. The newest unretired key signs; retired keys stay published and keep verifying for
- * one token lifetime after retirement.
+ * one token lifetime after retirement. A rotation in any process reaches every process through the
+ * change feed, and a process that cannot follow the feed reloads before it signs, so a retired key
+ * never signs again.
  */
 export class KeyStore {
   private signing: { kid: string; key: VerifyKey } | null = null;
   private keys = new Map<string, LoadedKey>();
   private lastReload = 0;
+  private reloads = 0;
 
   constructor(
     private readonly db: Database,
     private readonly tokenTtlSeconds: number,
-  ) {}
+    private readonly changes: ChangeFeed,
+  ) {
+    changes.on('signing_keys', () => void this.reload().catch(() => {}));
+  }
 
   async init(): Promise<void> {
     await this.reload();
@@ -56,6 +63,7 @@ export class KeyStore {
   }
 
   async reload(): Promise<void> {
+    const run = ++this.reloads;
     const { rows } = await this.db.query<KeyRow>(
       `SELECT kid, alg, public_jwk, private_jwk, created_at, retired_at FROM signing_keys
         WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
@@ -75,6 +83,8 @@ export class KeyStore {
         signing = { kid: row.kid, key: await importJWK(row.private_jwk, TOKEN_ALG) };
       }
     }
+    // Two reloads in flight: only the latest started may win.
+    if (run !== this.reloads) return;
     this.keys = keys;
     this.signing = signing;
     this.lastReload = Date.now();
@@ -83,6 +93,12 @@ export class KeyStore {
   signingKey(): { kid: string; key: VerifyKey } {
     if (!this.signing) throw new Error('no signing key loaded');
     return this.signing;
+  }
+
+  /** The signing key, reloaded first when this process may have missed a rotation. */
+  async currentSigningKey(): Promise<{ kid: string; key: VerifyKey }> {
+    if (!this.changes.fresh()) await this.reload();
+    return this.signingKey();
   }
 
   /** The verification key for a kid; an unknown kid triggers at most one reload per 5 s. */
@@ -101,6 +117,7 @@ export class KeyStore {
     );
     const kid = await this.createKey();
     await this.reload();
+    await this.changes.publish('signing_keys');
     return { kid, retired: rows.map((r) => r.kid) };
   }
 

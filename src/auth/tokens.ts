@@ -45,7 +45,7 @@ export class TokenService {
   ) {}
 
   async issue(client: ClientRecord, scopes: readonly Scope[]): Promise<IssuedToken> {
-    const { kid, key } = this.keys.signingKey();
+    const { kid, key } = await this.keys.currentSigningKey();
     const scope = scopes.join(' ');
     const payload: Record<string, unknown> = {
       roles: client.roles,

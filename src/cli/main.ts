@@ -1,20 +1,25 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
+import { DataDirLockedError } from '../db/data-lock.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { handleSignals, startServer } from '../server.js';
 import { clientCommand, keysCommand, tenantCommand } from './admin.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
+import { RemoteError } from './remote.js';
 import { userCommand } from './users.js';
 import { workerCommand } from './worker.js';
 
 const USAGE = `hearth <command> [options]
 
 Commands:
-  serve                 start the HTTP server (migrates first)
+  serve [--no-migrate]  start the HTTP server (migrates first; --no-migrate: refuse to start
+                        while migrations are pending, for deployments that run \`hearth migrate\` as a step)
   migrate               apply pending database migrations and exit
-  worker                run background jobs only (no HTTP); needs DATABASE_URL=postgres://…
+  worker [--no-migrate] run background jobs only (no HTTP); needs DATABASE_URL=postgres://…;
+                        uses HEARTH_DB_POOL_SIZE connections
   tenant create --code CODE --name NAME
   client create --name NAME --roles ROLE[,ROLE] [--tenant CODE|ID] [--scopes …] [--verticals CODE,…]
                         prints the client secret once
@@ -27,14 +32,17 @@ Commands:
                         import a CSV or NDJSON file of persons, with a progress bar
   demo --tenant CODE [--persons N] [--seed S]
                         create a realistic synthetic tenant (households, memberships, relationships, consents)
+  backup FILE           embedded database: a consistent snapshot (through the running server when there is one)
+  restore FILE          embedded database: restore a backup into an empty HEARTH_DATA_DIR (server stopped)
   help                  show this text
 
 Configuration comes from environment variables; see README.md.`;
 
 type Command = (args: string[]) => Promise<number>;
 
-async function serve(): Promise<number> {
-  const server = await startServer(loadConfig());
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'no-migrate': { type: 'boolean' } } });
+  const server = await startServer(loadConfig(), { migrate: !values['no-migrate'] });
   handleSignals(server);
   server.app.log.info(`Hearth listening on ${server.url} (docs at ${server.url}/docs)`);
   return -1; // keep running
@@ -66,6 +74,8 @@ export const COMMANDS: Record<string, Command> = {
   worker: workerCommand,
   import: importCommand,
   demo: demoCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -86,6 +96,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       return 78; // EX_CONFIG
+    }
+    if (err instanceof DataDirLockedError || err instanceof RemoteError) {
+      process.stderr.write(`hearth: ${err.message}\n`);
+      return 75; // EX_TEMPFAIL
     }
     throw err;
   }

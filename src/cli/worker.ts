@@ -1,7 +1,8 @@
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
-import { migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
+import { prepareDatabase } from '../server.js';
 import { createServices } from '../services.js';
 
 /**
@@ -9,7 +10,8 @@ import { createServices } from '../services.js';
  * serving HTTP, so API and worker processes scale apart. On PGlite the embedded database has
  * one process; run workers in the server there (HEARTH_WORKERS=true, the default).
  */
-export async function workerCommand(): Promise<number> {
+export async function workerCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'no-migrate': { type: 'boolean' } } });
   const config = loadConfig();
   if (config.databaseUrl === null || config.databaseUrl === 'memory://') {
     process.stderr.write(
@@ -18,8 +20,12 @@ export async function workerCommand(): Promise<number> {
     return 2;
   }
   const log = pino({ level: config.logLevel, name: 'hearth-worker' });
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
-  await migrate(db);
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+  });
+  await prepareDatabase(db, { migrate: !values['no-migrate'] });
   const services = await createServices(config, db, log);
   services.jobs.start();
   log.info({ worker_id: services.jobs.workerId, database: db.kind }, 'worker started');

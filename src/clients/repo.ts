@@ -3,7 +3,69 @@ import { NIL_UUID } from '../lib/ids.js';
 import type { Client } from './schemas.js';
 
 const COLUMNS = `client_id, name, tenant_id, roles, scopes, vertical_ids, allowed_programs,
-  rate_limit_per_minute, active, consent_bound, integration_id, source_system, created_at, updated_at`;
+  rate_limit_per_minute, active, consent_bound, integration_id, source_system, version_id, created_at, updated_at`;
+
+/** Columns a PATCH may change (the values are already checked by the service). */
+export type ClientChange = Partial<
+  Pick<
+    Client,
+    | 'name'
+    | 'roles'
+    | 'scopes'
+    | 'vertical_ids'
+    | 'allowed_programs'
+    | 'rate_limit_per_minute'
+    | 'active'
+    | 'consent_bound'
+  >
+>;
+
+const ARRAY_CAST: Record<string, string> = {
+  roles: '::text[]',
+  scopes: '::text[]',
+  vertical_ids: '::uuid[]',
+  allowed_programs: '::uuid[]',
+};
+
+/**
+ * Applies a change, bumps the version and writes its version row. Deactivation also bumps the
+ * token generation, so live tokens stop at once (as POST …/deactivate does).
+ */
+export async function updateClient(
+  q: Queryable,
+  clientId: string,
+  change: ClientChange,
+  old: Record<string, unknown>,
+  changedBy: string,
+): Promise<Client> {
+  const fields = Object.keys(change) as (keyof ClientChange)[];
+  const params: unknown[] = [clientId];
+  const sets = fields.map((f) => {
+    params.push(change[f]);
+    return `${f} = $${params.length}${ARRAY_CAST[f] ?? ''}`;
+  });
+  const revoke = change.active === false ? ', token_generation = token_generation + 1' : '';
+  const { rows } = await q.query<Client & { id: string }>(
+    `UPDATE api_clients SET ${sets.join(', ')}, version_id = version_id + 1, updated_at = now()${revoke}
+      WHERE client_id = $1 RETURNING id, ${COLUMNS}`,
+    params,
+  );
+  const { id, ...client } = rows[0];
+  await q.query(
+    `INSERT INTO api_client_versions (client_uuid, version_id, tenant_id, changed_by, fields, old_values, new_values)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      id,
+      client.version_id,
+      client.tenant_id,
+      changedBy,
+      fields,
+      JSON.stringify(old),
+      JSON.stringify(Object.fromEntries(fields.map((f) => [f, change[f]]))),
+    ],
+  );
+  return client;
+}
 
 export interface NewClient {
   id: string;

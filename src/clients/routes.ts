@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { etagOf, parseIfMatch } from '../http/etag.js';
 import { Page, PageQuery, Uuid } from '../http/schemas.js';
-import { Client, ClientCreate, ClientWithSecret, RotatedSecret } from './schemas.js';
+import { Client, ClientCreate, ClientPatch, ClientWithSecret, RotatedSecret } from './schemas.js';
 
 const Params = Type.Object({ client_id: Type.String({ pattern: '^[A-Za-z0-9._-]{3,64}$' }) });
 const managers = { roles: ['tenant_admin'] } as const;
@@ -26,6 +27,35 @@ export const clientRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .code(201)
         .header('Cache-Control', 'no-store')
         .send(await clients.create(request.actor!, request.body)),
+  );
+
+  app.patch(
+    '/api/v1/clients/:client_id',
+    {
+      config: { auth: managers },
+      schema: {
+        tags,
+        summary:
+          'Change a client’s name, roles, scopes, verticals, programmes, consent binding, rate limit or state',
+        description:
+          'If-Match (the version_id) is honoured: 412 when the client changed since. A version row and an audit ' +
+          'event record each change. A tenant admin never grants more than it holds (403). Narrowed roles, scopes, ' +
+          'verticals and programmes apply to live tokens at their next request; widened scopes need a new token ' +
+          '(a token keeps the scopes it was issued with); active=false ends every token at once.',
+        params: Params,
+        body: ClientPatch,
+        response: { 200: Client },
+      },
+    },
+    async (request, reply) => {
+      const client = await clients.patch(
+        request.actor!,
+        request.params.client_id,
+        request.body,
+        parseIfMatch(request.headers['if-match']),
+      );
+      return reply.header('ETag', etagOf(client.version_id)).send(client);
+    },
   );
 
   app.get(

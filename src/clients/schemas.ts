@@ -41,10 +41,32 @@ export const Client = Type.Object({
   consent_bound: Type.Boolean(),
   integration_id: Nullable(Type.String()),
   source_system: Nullable(Type.String()),
+  version_id: Type.Integer({ description: 'bumped by every change; send it as If-Match' }),
   created_at: DateTime(),
   updated_at: DateTime(),
 });
 export type Client = Static<typeof Client>;
+
+export const ClientPatch = Body({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  roles: Type.Optional(Type.Array(RoleSchema, { minItems: 1, maxItems: 7, uniqueItems: true })),
+  scopes: Type.Optional(
+    Type.Array(ScopeSchema, {
+      uniqueItems: true,
+      description: 'limits the client below its roles’ defaults; omitted with roles: the new roles’ defaults',
+    }),
+  ),
+  vertical_ids: Type.Optional(Type.Array(Uuid(), { uniqueItems: true, maxItems: 100 })),
+  allowed_programs: Type.Optional(Type.Array(Uuid(), { uniqueItems: true, maxItems: 500 })),
+  rate_limit_per_minute: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+  active: Type.Optional(Type.Boolean()),
+  consent_bound: Type.Optional(
+    Type.Boolean({
+      description: 'reads need consent and follow a contract, as for integrations, whatever the roles',
+    }),
+  ),
+});
+export type ClientPatch = Static<typeof ClientPatch>;
 
 export const ClientWithSecret = Type.Intersect([
   Client,

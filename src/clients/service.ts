@@ -11,7 +11,7 @@ import { uuidv7 } from '../lib/ids.js';
 import { findTenant } from '../tenancy/repo.js';
 import type { VerticalService } from '../tenancy/service.js';
 import * as repo from './repo.js';
-import type { Client, ClientCreate, ClientWithSecret } from './schemas.js';
+import type { Client, ClientCreate, ClientPatch, ClientWithSecret } from './schemas.js';
 
 function rule(field: string, message: string): AppError {
   return new AppError('ERR_VAL_RULE_VIOLATION', `${field}: ${message}`, { errors: [{ field, message }] });
@@ -197,6 +197,77 @@ export function createClientService(db: Database, cache: ClientCache, verticals:
       return change(actor, clientId, active ? 'client.activate' : 'client.deactivate', (tx) =>
         repo.setActive(tx, clientId, active),
       );
+    },
+
+    /**
+     * Changes a client (If-Match optional, honoured): a version row and an audit event in the
+     * same transaction. A tenant admin never grants more than it holds: roles and scopes, verticals
+     * and programmes are checked as at creation, and a consent-bound admin cannot unbind a client.
+     */
+    async patch(actor: Actor, clientId: string, input: ClientPatch, ifMatch?: number): Promise<Client> {
+      assertManager(actor);
+      const updated = await tenantTx(db, actor, async (tx) => {
+        const current = await repo.findClient(tx, clientId);
+        if (!current || (!actor.principal.isRoot && current.tenant_id !== actor.tenantId))
+          throw notFound('client');
+        if (current.roles.includes('root') && !actor.principal.isRoot) throw notFound('client');
+        if (ifMatch !== undefined && ifMatch !== current.version_id) {
+          throw new AppError('ERR_PRECONDITION_FAILED', `client is at version ${current.version_id}`, {
+            extra: { current_version_id: current.version_id },
+          });
+        }
+        const change: repo.ClientChange = {};
+        if (input.roles !== undefined || input.scopes !== undefined) {
+          const grant = resolveGrant(actor, {
+            roles: input.roles ?? current.roles,
+            scopes: input.scopes ?? (input.roles !== undefined ? undefined : current.scopes),
+          });
+          if (grant.roles.includes('root') !== current.roles.includes('root'))
+            throw rule('roles', 'a client cannot become or stop being ROOT');
+          change.roles = grant.roles;
+          change.scopes = grant.scopes;
+        }
+        if (input.vertical_ids !== undefined) {
+          if (current.tenant_id) await verticals.assertExist(tx, current.tenant_id, input.vertical_ids);
+          assertWithin(actor, 'vertical_ids', input.vertical_ids, actor.principal.verticalIds);
+          change.vertical_ids = input.vertical_ids;
+        }
+        if (input.allowed_programs !== undefined) {
+          assertWithin(actor, 'allowed_programs', input.allowed_programs, actor.principal.allowedPrograms);
+          change.allowed_programs = input.allowed_programs;
+        }
+        if (input.consent_bound !== undefined) {
+          if (!input.consent_bound && actor.principal.consentBound && !actor.principal.isRoot)
+            throw forbidden('a consent-bound admin cannot lift consent binding');
+          change.consent_bound = input.consent_bound;
+        }
+        if (input.name !== undefined) change.name = input.name;
+        if (input.rate_limit_per_minute !== undefined)
+          change.rate_limit_per_minute = input.rate_limit_per_minute;
+        if (input.active !== undefined) change.active = input.active;
+        const now = current as unknown as Record<string, unknown>;
+        for (const k of Object.keys(change) as (keyof repo.ClientChange)[]) {
+          if (JSON.stringify(change[k]) === JSON.stringify(now[k])) delete change[k];
+        }
+        if (Object.keys(change).length === 0) return current;
+        const old = Object.fromEntries(Object.keys(change).map((k) => [k, now[k]]));
+        const client = await repo.updateClient(tx, clientId, change, old, actor.principal.clientId);
+        await recordAudit(
+          tx,
+          actor,
+          auditOf(
+            { ...actor, tenantId: current.tenant_id },
+            'client.update',
+            { type: 'api_client', id: clientId },
+            {
+              details: { fields: Object.keys(change), version_id: client.version_id },
+            },
+          ),
+        );
+        return client;
+      });
+      await cache.invalidate(clientId);
+      return updated;
     },
 
     /** Makes sure a ROOT client with these credentials exists (HEARTH_ROOT_CLIENT_ID/SECRET). */

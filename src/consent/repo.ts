@@ -291,3 +291,12 @@ export async function findAttachment(
   );
   return rows[0] ?? null;
 }
+
+/** Who recorded a consent's capture (its first version): the identity separation of duties compares. */
+export async function capturedBy(q: Queryable, tenantId: string, consentId: string): Promise<string | null> {
+  const { rows } = await q.query<{ changed_by: string | null }>(
+    'SELECT changed_by FROM consent_versions WHERE tenant_id = $1 AND consent_id = $2 AND version_id = 1',
+    [tenantId, consentId],
+  );
+  return rows[0]?.changed_by ?? null;
+}

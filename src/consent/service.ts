@@ -1,5 +1,7 @@
 import { maskValue } from '../access/classification.js';
 import { type Purpose, readablePerson } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
+import { assertSeparateDuties } from '../access/separation.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Tx } from '../db/database.js';
@@ -199,7 +201,10 @@ export function createConsentService(deps: ConsentDeps) {
         id,
         'verify',
         ['pending'],
-        async (current) => {
+        async (current, tx, tenantId) => {
+          // Separation of duties: the client that recorded the capture does not verify it.
+          const capturedBy = await repo.capturedBy(tx, tenantId, current.id);
+          assertSeparateDuties(await readerOf(tx, actor, tenantId), actor, 'consent', [capturedBy]);
           if (current.evidence_attachment_ids.length === 0 || !current.verification_document_attachment_id) {
             throw rule(
               'evidence_attachment_ids',

@@ -48,12 +48,17 @@ const LOCK_KEY = 727_274_001; // arbitrary constant: one migration run per datab
  */
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<MigrationReport> {
   const migrations = loadMigrations(dir);
-  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    checksum text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`);
+  // The bookkeeping table is created under the same lock: two processes creating it at once race
+  // in the catalogue (duplicate key in pg_type_typname_nsp_index) even with IF NOT EXISTS.
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+  });
   const applied: string[] = [];
   for (const m of migrations) {
     const ran = await db.transaction(async (tx) => {
@@ -86,6 +91,10 @@ export async function isMigrated(
   db: Database,
   expected: readonly number[] = loadMigrations().map((m) => m.version),
 ): Promise<boolean> {
+  const { rows: table } = await db.query<{ t: string | null }>(
+    "SELECT to_regclass('schema_migrations')::text AS t",
+  );
+  if (table[0].t === null) return false;
   const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
   const have = new Set(rows.map((r) => r.version));
   return expected.every((v) => have.has(v));

@@ -1,4 +1,5 @@
 import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
+import type { DataLock } from './data-lock.js';
 import {
   assertUuid,
   CommitTasks,
@@ -33,7 +34,11 @@ export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private active = 0;
 
-  constructor(readonly pglite: PGlite) {}
+  constructor(
+    readonly pglite: PGlite,
+    /** The data folder's lock, when this instance owns a folder (released on close). */
+    readonly lock?: DataLock,
+  ) {}
 
   private async track<T>(fn: () => Promise<T>): Promise<T> {
     this.active++;
@@ -87,6 +92,10 @@ export class PgliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    await this.pglite.close();
+    try {
+      await this.pglite.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }

@@ -7,6 +7,11 @@ import { AppError } from './errors.js';
  * refused before any route sees it: 422 naming the field, rendered by the route's face (its error
  * handler), whatever the part of the request — path parameters, query string or body.
  */
+/** A streamed body (person imports over real HTTP): its content is checked where it is parsed. */
+function isStream(value: unknown): boolean {
+  return typeof value === 'object' && typeof (value as { pipe?: unknown }).pipe === 'function';
+}
+
 export function registerInputGuard(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     const parts: [string, unknown][] = [
@@ -15,7 +20,7 @@ export function registerInputGuard(app: FastifyInstance): void {
       ['', request.body],
     ];
     for (const [root, value] of parts) {
-      if (value === undefined || value === null || Buffer.isBuffer(value)) continue;
+      if (value === undefined || value === null || Buffer.isBuffer(value) || isStream(value)) continue;
       const found = findUnstorable(value, root);
       if (!found) continue;
       const field = found.field || 'body';

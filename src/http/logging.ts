@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 
 interface LoggedRequest {
@@ -10,8 +10,9 @@ interface LoggedRequest {
 }
 
 /**
- * pino settings: the request line carries the route pattern (no query string, no ids in clear
- * search terms) and credentials are redacted wherever they appear.
+ * pino settings: a request is logged by its route pattern only — never the raw path or query,
+ * which carry identifiers (`/Individual/urn:…national_id|19840101-1234`) — and credentials are
+ * redacted wherever they appear.
  */
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   return {
@@ -29,8 +30,28 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
     },
     serializers: {
       req(req: LoggedRequest) {
-        return { id: req.id, method: req.method, path: req.url.split('?')[0], route: req.routeOptions?.url };
+        return { id: req.id, method: req.method, route: req.routeOptions?.url ?? 'unmatched' };
       },
     },
   };
+}
+
+/**
+ * One line per request once it is answered (Fastify's own request logging is off): route
+ * template, status, time, and who asked — tenant and client ids, no identifier values.
+ */
+export function registerRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const actor = request.actor;
+    const line = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      tenant_id: actor?.tenantId ?? null,
+      client_id: actor?.principal.clientId ?? null,
+    };
+    if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else request.log.info(line, 'request completed');
+  });
 }

@@ -7,6 +7,32 @@ export interface Metrics {
   registry: Registry;
   requests: Counter<'method' | 'route' | 'status_code'>;
   duration: Histogram<'method' | 'route' | 'status_code'>;
+  authFailures: Counter<'route'>;
+}
+
+/** A gauge read from the database at scrape time; a failing query leaves the last values. */
+function dbGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Promise<{ labels: Record<string, string>; value: number }[]>,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      try {
+        const values = await read();
+        this.reset();
+        for (const v of values) this.set(v.labels, v.value);
+      } catch {
+        // The database is unreachable: /readyz says so; metrics keep their last values.
+      }
+    },
+  });
 }
 
 export function createMetrics(db: Database, withDefaults: boolean): Metrics {
@@ -37,7 +63,43 @@ export function createMetrics(db: Database, withDefaults: boolean): Metrics {
       this.set({ state: 'waiting' }, s.waiting);
     },
   });
-  return { registry, requests, duration };
+  const authFailures = new Counter({
+    name: 'hearth_auth_failures_total',
+    help: 'Requests refused as unauthenticated (401), by route',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  dbGauge(
+    registry,
+    'hearth_outbox_lag_seconds',
+    'Age of the oldest event not yet dispatched (0: none)',
+    [],
+    async () => {
+      const { rows } = await db.query<{ lag: number | null }>(
+        'SELECT extract(epoch FROM now() - min(occurred_at))::float8 AS lag FROM outbox_events WHERE dispatched_at IS NULL',
+      );
+      return [{ labels: {}, value: rows[0]?.lag ?? 0 }];
+    },
+  );
+  dbGauge(registry, 'hearth_jobs', 'Background jobs by status', ['status'], async () => {
+    const { rows } = await db.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM jobs GROUP BY status',
+    );
+    return rows.map((r) => ({ labels: { status: r.status }, value: r.n }));
+  });
+  dbGauge(
+    registry,
+    'hearth_webhook_deliveries_open',
+    'Webhook deliveries waiting (pending) or held, across tenants',
+    ['status'],
+    async () => {
+      const { rows } = await db.query<{ status: string; n: number }>(
+        `SELECT status, count(*)::int AS n FROM webhook_deliveries WHERE status IN ('pending', 'held') GROUP BY status`,
+      );
+      return rows.map((r) => ({ labels: { status: r.status }, value: r.n }));
+    },
+  );
+  return { registry, requests, duration, authFailures };
 }
 
 export function registerMetricsHooks(app: FastifyInstance, metrics: Metrics): void {
@@ -46,6 +108,7 @@ export function registerMetricsHooks(app: FastifyInstance, metrics: Metrics): vo
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route, status_code: String(reply.statusCode) };
     metrics.requests.inc(labels);
+    if (reply.statusCode === 401) metrics.authFailures.inc({ route });
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
   });
 }

@@ -24,11 +24,12 @@ export const opsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { auth: { public: true } },
       schema: {
         tags: ['operations'],
-        summary: 'Database reachable and fully migrated',
+        summary: 'Database reachable and fully migrated, and the process not shutting down',
         response: { 200: Status, 503: ProblemSchema },
       },
     },
     async (_request, reply) => {
+      if (app.hearth.lifecycle.draining) throw new AppError('ERR_SYS_UNAVAILABLE', 'shutting down');
       const ready = await isMigrated(app.hearth.db, expectedVersions).catch(() => false);
       if (!ready) throw new AppError('ERR_SYS_UNAVAILABLE', 'database unreachable or not migrated');
       return reply.send({ status: 'ok' });

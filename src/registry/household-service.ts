@@ -5,6 +5,8 @@ import {
   readablePerson,
   sees,
 } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
+import { assertSeparateDuties } from '../access/separation.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
@@ -351,6 +353,9 @@ export function createHouseholdService(deps: HouseholdServiceDeps) {
           if (!(k in current)) continue;
           if (JSON.stringify(v ?? null) !== JSON.stringify(current[k] ?? null)) changed[k] = v ?? null;
         }
+        // Separation of duties: whoever registered the household does not verify it.
+        if (changed.status === 'verified')
+          assertSeparateDuties(await readerOf(tx, actor, tenantId), actor, 'household', [row.created_by]);
         const geoChanged = GEO_FIELDS.some((f) => f in changed);
         if (geoChanged && !('geo_captured_at' in changed) && changed.geo_lat !== null) {
           changed.geo_captured_at = new Date().toISOString();

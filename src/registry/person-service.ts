@@ -1,4 +1,6 @@
 import { decideMany, type Purpose, readablePerson } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
+import { assertSeparateDuties } from '../access/separation.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
@@ -328,6 +330,8 @@ export function createPersonService(deps: PersonServiceDeps) {
         const row = await lockForWrite(tx, actor, tenantId, id);
         if (row.status === 'archived') throw stateConflict('person', row.status, 'verify');
         const status = body.verification_status ?? 'verified';
+        if (status === 'verified')
+          assertSeparateDuties(await readerOf(tx, actor, tenantId), actor, 'person', [row.created_by]);
         const verifiedAt = body.verified_at ?? new Date().toISOString();
         if (verifiedAt > new Date(Date.now() + 60_000).toISOString())
           throw rule('verified_at', 'cannot be in the future');

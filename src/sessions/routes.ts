@@ -46,6 +46,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { sessions } = app.hearth.services;
   const cookie = sessionCookieOptions(config.sessions);
 
+  // Browser fetch clients send `Content-Type: application/json` on a POST without a body (sign-out,
+  // TOTP setup); on these routes an empty JSON body is no body, not a malformed one.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new SyntaxError('request body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+
   app.get(
     '/auth/providers',
     {

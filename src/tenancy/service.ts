@@ -1,5 +1,6 @@
 import { auditOf, recordAudit } from '../audit/audit.js';
 import type { Actor } from '../auth/principal.js';
+import type { ChangeFeed } from '../db/change-feed.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError, conflict, forbidden, notFound } from '../http/errors.js';
@@ -28,7 +29,7 @@ export const seedSystemVerticals: TenantSeeder = async (tx, tenantId) => {
   }
 };
 
-export function createTenantService(db: Database, seeders: TenantSeeder[]) {
+export function createTenantService(db: Database, seeders: TenantSeeder[], changes: ChangeFeed) {
   return {
     async create(actor: Actor, input: TenantCreate): Promise<Tenant> {
       assertRoot(actor);
@@ -74,7 +75,7 @@ export function createTenantService(db: Database, seeders: TenantSeeder[]) {
 
     async patch(actor: Actor, id: string, input: TenantPatch): Promise<Tenant> {
       assertRoot(actor);
-      return db.transaction(async (tx) => {
+      const updated = await db.transaction(async (tx) => {
         const current = await repo.findTenant(tx, id);
         if (!current) throw notFound('tenant');
         const settings = input.settings ? { ...current.settings, ...input.settings } : undefined;
@@ -93,6 +94,9 @@ export function createTenantService(db: Database, seeders: TenantSeeder[]) {
         );
         return updated!;
       });
+      // Status and settings are cached with every client of the tenant, in every process.
+      await changes.publish('tenant', id);
+      return updated;
     },
 
     /** Settings of the actor's tenant (consent grace, verification, classification). */

@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../db/change-feed.js';
 import type { Queryable } from '../db/database.js';
 import type { TenantSettings } from './schemas.js';
 
@@ -10,15 +11,18 @@ export interface ResolvedSettings {
 }
 
 /**
- * Tenant settings with their defaults, cached for a few seconds per process. The access policy
- * (classification, role table) is not here: src/access reads it fresh for each operation.
+ * Tenant settings with their defaults, cached per process; a change in any process drops the entry
+ * everywhere through the change feed (nothing is served from the cache while the feed is stale).
+ * The access policy (classification, role table) is not here: src/access reads it fresh for each
+ * operation.
  */
-export function createTenantSettings() {
+export function createTenantSettings(changes: ChangeFeed) {
   const cache = new Map<string, { at: number; value: ResolvedSettings }>();
+  changes.on('tenant', (tenantId) => cache.delete(tenantId));
   return {
     async get(q: Queryable, tenantId: string): Promise<ResolvedSettings> {
       const hit = cache.get(tenantId);
-      if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+      if (hit && changes.fresh() && Date.now() - hit.at < TTL_MS) return hit.value;
       const { rows } = await q.query<{ settings: TenantSettings }>(
         'SELECT settings FROM tenants WHERE id = $1',
         [tenantId],

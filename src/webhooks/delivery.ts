@@ -192,13 +192,32 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     const ok = isSuccess(outcome.statusCode);
     const round = c.round_attempts + 1;
     const last = !ok && round >= config.maxAttempts;
+    const nextAttemptAt = ok || last ? null : new Date(Date.now() + retryDelayMs(round, config.retryBaseMs));
+    if (!ok) {
+      // One line per failed attempt: ids and the receiver's answer, never the payload.
+      log?.warn(
+        {
+          tenant_id: c.tenant_id,
+          webhook_id: c.webhook_id,
+          delivery_id: c.id,
+          event_id: c.event_id,
+          attempt: c.attempts + 1,
+          status_code: outcome.statusCode,
+          error: outcome.error,
+          duration_ms: outcome.durationMs,
+          next_attempt_at: nextAttemptAt?.toISOString() ?? null,
+          final: last,
+        },
+        last ? 'webhook delivery failed for good' : 'webhook delivery attempt failed',
+      );
+    }
     return {
       tenantId: c.tenant_id,
       id: c.id,
       eventId: c.event_id,
       webhookId: c.webhook_id,
       status: ok ? 'succeeded' : last ? 'failed' : 'pending',
-      nextAttemptAt: ok || last ? null : new Date(Date.now() + retryDelayMs(round, config.retryBaseMs)),
+      nextAttemptAt,
       error: outcome.error,
       attempt: {
         number: c.attempts + 1,

@@ -58,6 +58,8 @@ export async function unlabelledInputs(page: Page): Promise<string[]> {
   const fields = page.locator('input:not([type=hidden]), select, textarea');
   const missing: string[] = [];
   for (const field of await fields.all()) {
+    // Hidden inputs behind a visible control (a file input behind its button) are not reached by users.
+    if (!(await field.isVisible())) continue;
     const name = await field.evaluate((el) => {
       const labelled = (el as unknown as { labels: { length: number } | null }).labels?.length ?? 0;
       return labelled > 0 || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')

@@ -89,7 +89,13 @@ export async function createTestTenant(
   const app = t.app;
   const root = await rootToken(app);
   const code = `t-${randomBytes(5).toString('hex')}`;
-  const res = await call(app, root, 'POST', '/api/v1/tenants', { name: `Tenant ${code}`, code, settings });
+  // Test tenants are one-admin "small teams" that relax separation of duties unless a test asks
+  // for it (decision 0012); test/separation.test.ts covers the default.
+  const res = await call(app, root, 'POST', '/api/v1/tenants', {
+    name: `Tenant ${code}`,
+    code,
+    settings: { separation_of_duties: false, ...settings },
+  });
   expect(res.statusCode, res.body).toBe(201);
   const tenantId: string = res.json().tenant_id;
   const adminCreds = await createClientAs(app, root, {

@@ -1,6 +1,5 @@
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from '../../../client/index';
-import type { AuthPaths } from './auth-contract';
 
 /** A problem+json error body (RFC 9457) as every Hearth route answers it. */
 export interface Problem {
@@ -46,7 +45,7 @@ const sessionMiddleware: Middleware = {
   },
 };
 
-export const api = createClient<paths & AuthPaths>({
+export const api = createClient<paths>({
   baseUrl: window.location.origin,
   credentials: 'same-origin',
 });

@@ -70,8 +70,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const signOut = useCallback(async () => {
     await api.POST('/auth/logout');
     setCsrfToken(null);
-    queryClient.clear();
+    // The session query keeps its observer: set it to null rather than clearing the whole cache.
     queryClient.setQueryData(['session'], null);
+    queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
   }, [queryClient]);
 
   const value = useMemo(

@@ -48,9 +48,11 @@ function CaptureConsent({ personId }: { personId: string }) {
   const [mode, setMode] = useState<'online' | 'offline'>('offline');
   const [capturedBy, setCapturedBy] = useState(session?.user.display_name ?? session?.user.username ?? '');
   const [file, setFile] = useState<File | null>(null);
+  const [document, setDocument] = useState<File | null>(null);
   const capture = useMutation({
     mutationFn: async () => {
       const evidence = file ? [await uploadEvidence(file)] : [];
+      const verificationDocument = document ? await uploadEvidence(document) : null;
       return unwrap(
         await api.POST('/api/v1/persons/{person_id}/consents', {
           params: { path: { person_id: personId } },
@@ -61,12 +63,14 @@ function CaptureConsent({ personId }: { personId: string }) {
             capture_mode: mode,
             captured_by: capturedBy,
             ...(evidence.length ? { evidence_attachment_ids: evidence } : {}),
+            ...(verificationDocument ? { verification_document_attachment_id: verificationDocument } : {}),
           },
         }),
       );
     },
     onSuccess: () => {
       setFile(null);
+      setDocument(null);
       void queryClient.invalidateQueries({ queryKey: ['consents', personId] });
     },
   });
@@ -126,6 +130,14 @@ function CaptureConsent({ personId }: { personId: string }) {
               accept="image/jpeg,image/png,image/webp,application/pdf,audio/mpeg,audio/ogg"
               clearable
               error={fieldError('evidence_attachment_ids')}
+            />
+            <FileInput
+              label={t('consents.document')}
+              value={document}
+              onChange={setDocument}
+              accept="image/jpeg,image/png,image/webp,application/pdf"
+              clearable
+              error={fieldError('verification_document_attachment_id')}
             />
           </SimpleGrid>
           <ErrorAlert error={capture.error} />

@@ -32,7 +32,8 @@ const EMPTY: PersonFields = {
 export function personBody(f: PersonFields) {
   return {
     full_name: f.full_name,
-    gender: f.gender,
+    // Left out when not chosen so the API names the missing field ("is required").
+    gender: (f.gender || undefined) as string,
     ...(f.given_name ? { given_name: f.given_name } : {}),
     ...(f.family_name ? { family_name: f.family_name } : {}),
     ...(f.date_of_birth ? { date_of_birth: f.date_of_birth } : {}),

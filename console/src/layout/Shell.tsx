@@ -23,12 +23,8 @@ export function Shell() {
     { to: '/', label: t('nav.dashboard') },
     { to: '/persons', label: t('nav.persons'), scope: 'persons:read' },
     { to: '/households', label: t('nav.households'), scope: 'households:read' },
-    { to: '/consents', label: t('nav.consents'), scope: 'consents:read' },
-    { to: '/duplicates', label: t('nav.duplicates'), scope: 'persons:read' },
     { to: '/imports', label: t('nav.imports'), scope: 'persons:write' },
-    { to: '/programmes', label: t('nav.programmes'), scope: 'programs:read' },
     { to: '/integrations', label: t('nav.integrations'), scope: 'integrations:read' },
-    { to: '/admin/clients', label: t('nav.clients'), scope: 'role:tenant_admin' },
     { to: '/admin/audit', label: t('nav.audit'), scope: 'audit:read' },
   ];
 

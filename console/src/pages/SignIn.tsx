@@ -74,7 +74,6 @@ export function SignIn() {
               label={t('auth.username')}
               autoComplete="username"
               required
-              withAsterisk={false}
               value={username}
               onChange={(e) => setUsername(e.currentTarget.value)}
             />
@@ -82,7 +81,6 @@ export function SignIn() {
               label={t('auth.password')}
               autoComplete="current-password"
               required
-              withAsterisk={false}
               value={password}
               onChange={(e) => setPassword(e.currentTarget.value)}
             />

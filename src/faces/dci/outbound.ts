@@ -44,7 +44,7 @@ export function createOutbound(config: Config, keys: KeyStore): Outbound {
   }
 
   async function bearer(audience: string, action: string): Promise<string> {
-    const { kid, key } = keys.signingKey();
+    const { kid, key } = await keys.currentSigningKey();
     return new SignJWT({ scope: `registry.${action}` })
       .setProtectedHeader({ alg: TOKEN_ALG, kid, typ: 'at+jwt' })
       .setIssuer(config.publicUrl)

@@ -223,12 +223,13 @@ export async function removeMember(
 ): Promise<Outcome<GroupMemberOpOut>> {
   const householdId = await resolveGroup(d, actor, parseIdentifier(raw), 'write');
   const personId = await memberPerson(d, actor, body.entity, 'entity');
-  const reasonCode = body.reasonCode ?? (body.reason ? 'OTHER' : undefined);
-  if (!reasonCode) throw rule('reason', 'is required: a reason text, or a reasonCode');
+  // reason is optional in OpenSPP: without one the end is recorded as OTHER, saying none was given.
+  const reasonCode = body.reasonCode ?? 'OTHER';
+  const reasonText = body.reason ?? (body.reasonCode ? undefined : 'no reason given ($remove-member)');
   const m = await d.households.endMember(actor, householdId, personId, {
     effective_until: body.endedDate ?? today(),
     reason_code: reasonCode,
-    ...(body.reason ? { reason_text: body.reason } : {}),
+    ...(reasonText ? { reason_text: reasonText } : {}),
   });
   return { status: 200, resource: groupMemberOf(m, (await labelsOf(d, actor)).role) };
 }
