@@ -9522,16 +9522,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description gzip-compressed tar */
+            /** @description gzip-compressed tar of the data folder */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/gzip": unknown;
+                    /** @example <file contents> */
+                    "application/gzip": string;
                 };
             };
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
         };
     };
     issueToken: {
