@@ -19,7 +19,8 @@ await migrate(db);
 const config = loadConfig({
   LOG_LEVEL: 'silent',
   HEARTH_WORKERS: 'false',
-  HEARTH_PUBLIC_URL: 'http://localhost:8080',
+  // The documented server of the committed copy; a running server names its own HEARTH_PUBLIC_URL.
+  HEARTH_PUBLIC_URL: 'https://hearth.example.org',
 });
 const app = await buildApp({ config, db });
 await app.ready();

@@ -1,7 +1,7 @@
 import qs from 'node:querystring';
 import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAuditHook } from './audit/hook.js';
 import { auditRoutes } from './audit/routes.js';
 import { registerAuthHooks } from './auth/hooks.js';
@@ -20,16 +20,15 @@ import { AppError } from './http/errors.js';
 import { registerInputGuard } from './http/input-guard.js';
 import { loggerOptions, registerRequestLog } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
-import { registerOpenApi } from './http/openapi.js';
 import { sendProblem, toAppError } from './http/problem.js';
 import { requestIdFrom } from './http/request-id.js';
 import type { RouteAuth } from './http/route-auth.js';
-import { ProblemSchema } from './http/schemas.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { registerIdempotencyHooks } from './idempotency/hooks.js';
 import { importRoutes } from './imports/routes.js';
 import { exchangeRoutes } from './integrations/exchange-routes.js';
 import { integrationRoutes } from './integrations/routes.js';
+import { registerOpenApi } from './openapi/register.js';
 import { backupRoutes } from './ops/backup-routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { programRoutes } from './programs/routes.js';
@@ -79,23 +78,6 @@ export interface BuildOptions {
 
 export type HearthApp = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
 
-function describeSecurity(route: RouteOptions): void {
-  const auth = route.config?.auth;
-  route.schema ??= {};
-  const schema = route.schema as Record<string, unknown>;
-  if (!auth || auth.public) {
-    schema.security = [];
-    return;
-  }
-  schema.security =
-    auth.scheme === 'basic'
-      ? [{ basicAuth: [] }, { bearerAuth: [] }, { sessionCookie: [] }]
-      : [{ bearerAuth: [] }, { sessionCookie: [] }];
-  schema.response ??= {};
-  const response = schema.response as Record<string, unknown>;
-  for (const status of [400, 401, 403, 429, 500]) response[status] ??= ProblemSchema;
-}
-
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config, db } = options;
   const app = Fastify({
@@ -134,7 +116,6 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       route.config = { ...route.config, auth: { public: true } };
     }
-    describeSecurity(route);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;

@@ -30,7 +30,7 @@ export interface Config {
   /** SIGTERM: how long /readyz answers 503 while requests are still served, before the server closes. */
   shutdownDrainMs: number;
   attachmentMaxBytes: number;
-  /** Largest person import file (POST /api/v1/persons/imports has its own limit). */
+  /** Largest person import file (POST /api/v1/person-imports has its own limit). */
   importMaxBytes: number;
   /** Largest data-exchange push request, in bytes (its own body limit). */
   exchangeMaxBytes: number;

@@ -180,8 +180,11 @@ describe('DCI token API and keys', () => {
       'application/json',
       'application/x-www-form-urlencoded',
     ]);
-    for (const media of Object.values(body.content) as { schema: { properties: object } }[]) {
-      expect(Object.keys(media.schema.properties)).toEqual(
+    for (const media of Object.values(body.content) as { schema: { $ref?: string; properties?: object } }[]) {
+      const schema = media.schema.$ref
+        ? doc.components.schemas[media.schema.$ref.split('/').pop() as string]
+        : media.schema;
+      expect(Object.keys(schema.properties)).toEqual(
         expect.arrayContaining(['grant_type', 'client_id', 'client_secret', 'scope']),
       );
     }

@@ -58,7 +58,7 @@ describe('operations', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.components.securitySchemes.bearerAuth.scheme).toBe('bearer');
+    expect(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toMatch(/\/oauth\/token$/);
     expect(doc.paths['/healthz'].get).toBeDefined();
     // The token endpoint takes form bodies (RFC 6749) as well as JSON, and says so.
     expect(Object.keys(doc.paths['/oauth/token'].post.requestBody.content)).toEqual(

@@ -240,6 +240,9 @@ describe('G2P update_group', () => {
     const op = doc.paths[`${G2P}/update_group`]?.put;
     expect(op).toBeDefined();
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '403', '404', '422']));
-    expect(JSON.stringify(op.requestBody)).toContain('updateId');
+    const named = [...JSON.stringify(op.requestBody).matchAll(/#\/components\/schemas\/(\w+)/g)].map(
+      (m) => doc.components.schemas[m[1]],
+    );
+    expect(JSON.stringify([op.requestBody, ...named])).toContain('updateId');
   });
 });

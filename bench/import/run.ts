@@ -1,6 +1,6 @@
 // npm run bench:import -- [N] [--only postgres|pglite] [--mode all_or_nothing|best_effort] [--tsx]
 // Generates a CSV of N synthetic persons (default 1,000,000), imports it through Hearth
-// (POST /api/v1/persons/imports on a server process, until the run completes) on PostgreSQL and
+// (POST /api/v1/person-imports on a server process, until the run completes) on PostgreSQL and
 // on PGlite, and in the same run the raw baseline: COPY of the same file into an unindexed
 // table with the same columns. Prints rows/s, the ratio Hearth/raw COPY and Hearth's peak RSS.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -130,7 +130,7 @@ async function api<T>(method: string, url: string, token: string | null, body?: 
 async function pollImport<T>(id: string, token: string): Promise<T> {
   for (let failures = 0; ; failures++) {
     try {
-      return await api<T>('GET', `/api/v1/persons/imports/${id}`, token);
+      return await api<T>('GET', `/api/v1/person-imports/${id}`, token);
     } catch (err) {
       const dropped = err instanceof TypeError; // fetch's network failure, not an HTTP status
       if (!dropped || failures >= 20) throw err;
@@ -165,7 +165,7 @@ async function tenantAdminToken(): Promise<string> {
 function postFile(file: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      `http://127.0.0.1:${PORT}/api/v1/persons/imports?mode=${args.mode}&filename=${path.basename(file)}`,
+      `http://127.0.0.1:${PORT}/api/v1/person-imports?mode=${args.mode}&filename=${path.basename(file)}`,
       {
         method: 'POST',
         headers: {

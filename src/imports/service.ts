@@ -43,8 +43,8 @@ const accepted = (imp: repo.ImportRow): ImportAccepted => ({
   status: imp.status,
   rows_read: imp.rows_read,
   links: {
-    self: `/api/v1/persons/imports/${imp.id}`,
-    errors: `/api/v1/persons/imports/${imp.id}/errors`,
+    self: `/api/v1/person-imports/${imp.id}`,
+    errors: `/api/v1/person-imports/${imp.id}/errors`,
   },
 });
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { conflict } from '../http/errors.js';
+import { errorResponses } from '../http/schemas.js';
 import { BackupRefused, snapshotEmbedded } from './backup.js';
 
 /** GET /api/v1/backup: a snapshot of the embedded database while it runs (what `hearth backup` calls). */
@@ -14,8 +15,15 @@ export const backupRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Consistent snapshot of the embedded database (gzip tar of its data folder; ROOT only)',
         description:
           'Embedded database only; on PostgreSQL it answers 409 and points to pg_dump or a base backup with WAL archiving. Restore with `hearth restore FILE` into an empty HEARTH_DATA_DIR.',
-        produces: ['application/gzip'],
-        response: { 200: Type.Unknown({ description: 'gzip-compressed tar' }) },
+        response: {
+          200: {
+            description: 'gzip-compressed tar of the data folder',
+            content: {
+              'application/gzip': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
+            },
+          },
+          ...errorResponses(409),
+        },
       },
     },
     async (_request, reply) => {

@@ -17,7 +17,7 @@ export function ImportRun() {
     queryKey: ['import', importId],
     queryFn: async () =>
       unwrap(
-        await api.GET('/api/v1/persons/imports/{import_id}', { params: { path: { import_id: importId } } }),
+        await api.GET('/api/v1/person-imports/{import_id}', { params: { path: { import_id: importId } } }),
       ),
     // The job runs in the background: follow it until it is finished.
     refetchInterval: (q) => (q.state.data && FINISHED.has(q.state.data.status) ? false : 1000),
@@ -28,7 +28,7 @@ export function ImportRun() {
     enabled: finished,
     queryFn: async () => {
       const page = unwrap(
-        await api.GET('/api/v1/persons/imports/{import_id}/errors', {
+        await api.GET('/api/v1/person-imports/{import_id}/errors', {
           params: { path: { import_id: importId }, query: { limit: 50, ...(cursor ? { cursor } : {}) } },
         }),
       );
@@ -38,7 +38,7 @@ export function ImportRun() {
   });
   const download = useMutation({
     mutationFn: async () => {
-      const res = await api.GET('/api/v1/persons/imports/{import_id}/errors', {
+      const res = await api.GET('/api/v1/person-imports/{import_id}/errors', {
         params: { path: { import_id: importId } },
         headers: { Accept: 'text/csv' },
         parseAs: 'blob',

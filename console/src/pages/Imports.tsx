@@ -41,7 +41,7 @@ export function Imports() {
     queryKey: ['imports', cursor],
     queryFn: async () =>
       unwrap(
-        await api.GET('/api/v1/persons/imports', {
+        await api.GET('/api/v1/person-imports', {
           params: { query: { limit: 20, ...(cursor ? { cursor } : {}) } },
         }),
       ),
@@ -49,7 +49,7 @@ export function Imports() {
   const upload = useMutation({
     mutationFn: async (f: File) =>
       unwrap(
-        await api.POST('/api/v1/persons/imports', {
+        await api.POST('/api/v1/person-imports', {
           params: { query: { mode, on_duplicate: onDuplicate, dry_run: dryRun, filename: f.name } },
           // The file is the body, streamed as it is (CSV or NDJSON).
           body: f as never,

@@ -107,7 +107,7 @@ export function PersonDetail() {
         <Stack gap={4}>
           <Title order={2}>{p.full_name}</Title>
           <Group gap="xs">
-            <StatusBadge status={p.verification_status} />
+            <StatusBadge status={p.verification_status ?? '—'} />
             <StatusBadge status={p.status} />
           </Group>
         </Stack>

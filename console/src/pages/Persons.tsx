@@ -126,7 +126,7 @@ export function Persons() {
                   </Table.Td>
                   <Table.Td>{p.gender ?? '—'}</Table.Td>
                   <Table.Td>
-                    <StatusBadge status={p.verification_status} />
+                    <StatusBadge status={p.verification_status ?? '—'} />
                   </Table.Td>
                   <Table.Td>
                     <StatusBadge status={p.status} />
