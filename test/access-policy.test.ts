@@ -33,7 +33,14 @@ describe('the role × classification table', () => {
     // Test tenants relax separation of duties (test/helpers/tenant.ts); the default is covered in separation.test.ts.
     expect(policy.separation_of_duties).toBe(false);
     const doc = (await t.app.inject({ url: '/openapi.json' })).json();
-    const body = doc.paths['/api/v1/access-policy'].patch.requestBody.content['application/json'].schema;
+    // Named schemas are hoisted into components and referenced (docs/decisions/0111).
+    const deref = (s: { $ref?: string; [k: string]: unknown }) =>
+      s.$ref ? doc.components.schemas[s.$ref.split('/').pop() as string] : s;
+    const body = deref(
+      doc.paths['/api/v1/access-policy'].patch.requestBody.content['application/json'].schema,
+    );
+    body.properties.field_classification = deref(body.properties.field_classification);
+    body.properties.role_field_access = deref(body.properties.role_field_access);
     expect(Object.keys(body.properties.field_classification.properties)).toEqual(
       expect.arrayContaining([
         'contacts',
