@@ -313,7 +313,8 @@ describe('a third party with a 3-field contract', () => {
       await work();
       const onSub = cb.ofAction('on-subscribe');
       expect(onSub).toHaveLength(1);
-      expect(onSub[0].body.message.subscribe_response[0].status, JSON.stringify(onSub[0].body)).toBe('succ');
+      const [subscribed] = onSub[0].body.message.subscribe_response as { status: string }[];
+      expect(subscribed.status, JSON.stringify(onSub[0].body)).toBe('succ');
 
       // Someone else registers and consents: no notify. The person holding the UIN: one notify.
       const other = await createPerson(t.app, w.admin.token, { full_name: 'Not Subscribed' });
@@ -329,7 +330,10 @@ describe('a third party with a 3-field contract', () => {
       const notes = cb.ofAction('notify');
       expect(cb.problems).toEqual([]);
       expect(notes).toHaveLength(1);
-      const record = notes[0].body.message.notify_event[0].data.reg_records;
+      const [event] = notes[0].body.message.notify_event as {
+        data: { reg_records: { identifier: unknown[]; birth_date?: string } };
+      }[];
+      const record = event.data.reg_records;
       expect(record.identifier).toContainEqual({
         identifier_type: 'HEARTH_PERSON_ID',
         identifier_value: holder.person_id,
