@@ -2,6 +2,7 @@ import type { ClientCache } from '../auth/client-cache.js';
 import { type Actor, hasScope } from '../auth/principal.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Database } from '../db/database.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError, forbidden, notFound } from '../http/errors.js';
 import { decodeCursor, decodeIdCursor, encodeCursor, pageOf } from '../http/pagination.js';
@@ -28,6 +29,8 @@ export interface ExchangeDeps {
   tokens: TokenService;
   clientCache: ClientCache;
   maxRecords: number;
+  /** Read replicas for streamed pulls (absent: the primary). */
+  reads?: ReadReplicas;
 }
 
 /** A refusal that happened before the exchange service ran (authentication, scope, body checks). */
@@ -50,7 +53,7 @@ export interface EarlyRefusal {
  */
 export function createExchangeService(deps: ExchangeDeps) {
   const { db, jobs, tokens, clientCache } = deps;
-  const pulls = createPullService(db, { clientCache, nudge: () => jobs.nudge() });
+  const pulls = createPullService(db, { clientCache, nudge: () => jobs.nudge(), reads: deps.reads });
   const pushes = createPushService(db, { maxRecords: deps.maxRecords, nudge: () => jobs.nudge() });
   const pushJob = createPushJob({ db, persons: deps.persons, clientCache });
   jobs.register(PUSH_JOB, (job) => pushJob.run(job), { lockSeconds: 900 });
