@@ -270,4 +270,23 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     expect(await result.textContent()).toContain('The audit chain is intact');
     await page.close();
   }, 60_000);
+
+  it('shows the registry figures on the dashboard, withholding breakdowns the role may not see', async () => {
+    const expected = (await call(t.app, tenant.admin.token, 'GET', '/api/v1/stats/persons')).json();
+    expect(expected.active).toBeGreaterThan(1000);
+    let page = await signIn(await user(['tenant_admin']));
+    const persons = page.getByRole('group', { name: 'Persons', exact: true });
+    await persons.getByText(expected.active.toLocaleString('en'), { exact: true }).waitFor();
+    await page.getByRole('group', { name: 'Consents expiring soon' }).waitFor();
+    await page.getByRole('img', { name: /^Registrations per month\./ }).waitFor();
+    await page.getByRole('img', { name: /^Active persons by age\./ }).waitFor();
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.close();
+
+    page = await signIn(await user(['auditor']));
+    await page.getByRole('group', { name: 'Persons', exact: true }).waitFor();
+    await page.getByText('Not shown: your role sees this field only under consent.').first().waitFor();
+    expect(await page.getByRole('img', { name: /^Active persons by age\./ }).count()).toBe(0);
+    await page.close();
+  }, 60_000);
 });
