@@ -3,6 +3,7 @@ import { Alert, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/co
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
+import { useVocabulary } from '../api/hooks';
 import { useCan, useSession } from '../api/session';
 import { ErrorAlert, Loading, StatusBadge } from '../components/ui';
 
@@ -53,7 +54,7 @@ function Chart({
           dataKey={labelKey}
           series={[{ name: 'count', label: t('dashboard.count'), color: 'blue.8' }]}
           tickLine="y"
-          withTooltip
+          yAxisProps={{ allowDecimals: false }}
         />
       </div>
     </Paper>
@@ -85,7 +86,11 @@ export function Dashboard() {
   const integrations = useStats('integrations', inTenant && can('integrations:read'), async () =>
     unwrap(await api.GET('/api/v1/stats/integrations')),
   );
-  const all = [persons, households, consents, imports, integrations];
+  const named = { persons, households, consents, imports, integrations };
+  const all = Object.values(named);
+  const genders = useVocabulary('gender');
+  const genderName = (code: string | null) =>
+    code === null ? t('dashboard.notRecorded') : (genders.data?.find((g) => g.value === code)?.label ?? code);
   const monthName = (month: string) =>
     new Date(`${month}-01T00:00:00Z`).toLocaleDateString(i18n.language, {
       month: 'short',
@@ -101,7 +106,7 @@ export function Dashboard() {
       <Text>{t('dashboard.welcome', { name: session?.user.display_name ?? session?.user.username })}</Text>
       {!inTenant && <Alert color="gray">{t('dashboard.noTenant')}</Alert>}
       {all.some((q) => q.isLoading) && <Loading />}
-      {all.map((q, i) => (q.error ? <ErrorAlert key={i} error={q.error} /> : null))}
+      {Object.entries(named).map(([key, q]) => (q.error ? <ErrorAlert key={key} error={q.error} /> : null))}
 
       <section aria-labelledby="dashboard-figures">
         <Title order={3} size="h4" id="dashboard-figures" mb="sm">
@@ -213,7 +218,7 @@ export function Dashboard() {
                 <Table.Tbody>
                   {persons.data.by_gender.map((g) => (
                     <Table.Tr key={g.gender ?? 'none'}>
-                      <Table.Td>{g.gender ?? t('dashboard.notRecorded')}</Table.Td>
+                      <Table.Td>{genderName(g.gender)}</Table.Td>
                       <Table.Td ta="right">{g.count.toLocaleString(i18n.language)}</Table.Td>
                     </Table.Tr>
                   ))}
