@@ -145,12 +145,18 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
       .nth(1)
       .setInputFiles({ name: 'id-card.png', mimeType: 'image/png', buffer: png });
     await page.getByRole('button', { name: 'Capture consent' }).click();
+    await page.getByTestId('consent-row').first().getByText('Pending').waitFor();
+    const personId = page.url().split('/').pop()!;
+    // The reviewer's work list shows the pending consent; its link leads back to the person.
+    await page.getByRole('link', { name: 'Consents', exact: true }).click();
+    await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+    await page.getByRole('link', { name: personId.slice(0, 8) }).click();
+    await page.getByRole('tab', { name: 'Consents' }).click();
     const row = page.getByTestId('consent-row').first();
     await row.getByText('Pending').waitFor();
     await row.getByRole('button', { name: 'Verify' }).click();
     await row.getByText('Active').waitFor();
 
-    const personId = page.url().split('/').pop()!;
     const consents = await call(t.app, tenant.admin.token, 'GET', `/api/v1/persons/${personId}/consents`);
     expect(consents.json().data.map((c: { status: string }) => c.status)).toEqual(['active']);
     await page.close();

@@ -106,7 +106,7 @@ export function Dashboard() {
       <Text>{t('dashboard.welcome', { name: session?.user.display_name ?? session?.user.username })}</Text>
       {!inTenant && <Alert color="gray">{t('dashboard.noTenant')}</Alert>}
       {all.some((q) => q.isLoading) && <Loading />}
-      {Object.entries(named).map(([key, q]) => (q.error ? <ErrorAlert key={key} error={q.error} /> : null))}
+      {Object.entries(named).map(([name, q]) => (q.error ? <ErrorAlert key={name} error={q.error} /> : null))}
 
       <section aria-labelledby="dashboard-figures">
         <Title order={3} size="h4" id="dashboard-figures" mb="sm">
