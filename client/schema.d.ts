@@ -1176,6 +1176,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/persons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Persons by status, gender, age band and registration month
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listStatsPersons"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/households": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Households by status
+         * @description **Who may call:** token or session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listStatsHouseholds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consents by status and vertical, expiring soon and in grace
+         * @description **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listStatsConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Person imports of the last 30 days: runs by status and day, rows read, created, updated, rejected
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
+         */
+        get: operations["listStatsImports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Integrations by lifecycle state
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         */
+        get: operations["listStatsIntegrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vocabularies": {
         parameters: {
             query?: never;
@@ -1734,6 +1834,28 @@ export interface paths {
          *     **Who may call:** token or session with `consents:write`. Roles: `registrar` and admins.
          */
         post: operations["captureConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant’s consents as a work queue: awaiting verification, expiring, in grace
+         * @description Staff only (a consent-bound caller gets 403: it reads consents per person). Filter with `status=pending` for the verification queue, `expiring_before` for renewals due, `in_grace=true` for consents past their end that still allow reads. A client limited to verticals sees only theirs. Ordered by consent id (oldest first), in pages of `limit` with `next_cursor`.
+         *
+         *     **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3084,91 +3206,8 @@ export interface components {
          *     }
          */
         AccessPolicyPatch: {
-            /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
-            field_classification?: {
-                person_id?: components["schemas"]["Classification"];
-                system_guid?: components["schemas"]["Classification"];
-                full_name?: components["schemas"]["Classification"];
-                status?: components["schemas"]["Classification"];
-                verification_status?: components["schemas"]["Classification"];
-                version_id?: components["schemas"]["Classification"];
-                created_at?: components["schemas"]["Classification"];
-                updated_at?: components["schemas"]["Classification"];
-                given_name?: components["schemas"]["Classification"];
-                family_name?: components["schemas"]["Classification"];
-                additional_name?: components["schemas"]["Classification"];
-                date_of_birth?: components["schemas"]["Classification"];
-                birth_date_estimated?: components["schemas"]["Classification"];
-                age_estimate?: components["schemas"]["Classification"];
-                gender?: components["schemas"]["Classification"];
-                birth_place?: components["schemas"]["Classification"];
-                address?: components["schemas"]["Classification"];
-                geo_id?: components["schemas"]["Classification"];
-                household_id?: components["schemas"]["Classification"];
-                extensions?: components["schemas"]["Classification"];
-                identities?: components["schemas"]["Classification"];
-                provenance?: components["schemas"]["Classification"];
-                verified_by?: components["schemas"]["Classification"];
-                verified_at?: components["schemas"]["Classification"];
-                archived_at?: components["schemas"]["Classification"];
-                memberships?: components["schemas"]["Classification"];
-                relationships?: components["schemas"]["Classification"];
-                "identities.identity_number"?: components["schemas"]["Classification"];
-                contacts?: components["schemas"]["Classification"];
-                position?: components["schemas"]["Classification"];
-                "household.household_name"?: components["schemas"]["Classification"];
-                "household.leader_id"?: components["schemas"]["Classification"];
-                "household.status"?: components["schemas"]["Classification"];
-                "household.group_kind"?: components["schemas"]["Classification"];
-                "household.member_count"?: components["schemas"]["Classification"];
-                "household.members"?: components["schemas"]["Classification"];
-                "household.geo_id"?: components["schemas"]["Classification"];
-                "household.address"?: components["schemas"]["Classification"];
-                "household.extensions"?: components["schemas"]["Classification"];
-                "household.provenance"?: components["schemas"]["Classification"];
-                "household.geo_lat"?: components["schemas"]["Classification"];
-                "household.geo_lon"?: components["schemas"]["Classification"];
-                "household.geo_accuracy"?: components["schemas"]["Classification"];
-                "household.geo_captured_at"?: components["schemas"]["Classification"];
-            };
-            /** @description overrides of the role × classification table (basic fields are always shown) */
-            role_field_access?: {
-                /** @description default personal: registration, sensitive: registration */
-                tenant_admin?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                registrar?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                reviewer?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: consent, sensitive: never */
-                auditor?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: never, sensitive: never */
-                approver?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-            };
+            field_classification?: components["schemas"]["FieldClassificationOverrides"];
+            role_field_access?: components["schemas"]["RoleFieldAccessOverrides"];
             separation_of_duties?: boolean;
         };
         /**
@@ -3600,6 +3639,40 @@ export interface components {
         };
         /**
          * @example {
+         *       "data": [
+         *         {
+         *           "consent_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "status": "active",
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "grace_until": null,
+         *           "capture_mode": "offline",
+         *           "captured_by": "kisumu-registrar",
+         *           "captured_at": "2026-03-14T09:30:00Z",
+         *           "verified_by": null,
+         *           "verified_at": null,
+         *           "rejected_by": null,
+         *           "rejected_at": null,
+         *           "withdrawn_at": null,
+         *           "expired_at": null,
+         *           "reason_code": "OTHER",
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
+        ConsentPage: {
+            data: components["schemas"]["Consent"][];
+            /** @description pass as cursor for the next page; null at the end */
+            next_cursor: string | null;
+        };
+        /**
+         * @example {
          *       "reason_code": "OTHER"
          *     }
          */
@@ -3629,6 +3702,68 @@ export interface components {
             /** Format: uuid */
             verification_document_attachment_id?: string;
             captured_by: string;
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "by_status": [
+         *         {
+         *           "status": "active",
+         *           "count": 402000
+         *         },
+         *         {
+         *           "status": "expired",
+         *           "count": 21000
+         *         },
+         *         {
+         *           "status": "pending",
+         *           "count": 5400
+         *         },
+         *         {
+         *           "status": "withdrawn",
+         *           "count": 1200
+         *         }
+         *       ],
+         *       "by_vertical": [
+         *         {
+         *           "vertical_id": "0192f0c3-aa10-7b20-8c30-d40e50f60a70",
+         *           "vertical_code": "HEALTH",
+         *           "status": "active",
+         *           "count": 402000
+         *         },
+         *         {
+         *           "vertical_id": "0192f0c3-aa10-7b20-8c30-d40e50f60a70",
+         *           "vertical_code": "HEALTH",
+         *           "status": "expired",
+         *           "count": 21000
+         *         }
+         *       ],
+         *       "expiring_within_days": 30,
+         *       "expiring_soon": 12400,
+         *       "in_grace": 830
+         *     }
+         */
+        ConsentStats: {
+            /** Format: date-time */
+            as_of: string;
+            by_status: {
+                /** @enum {string} */
+                status: "pending" | "active" | "rejected" | "expired" | "withdrawn";
+                count: number;
+            }[];
+            by_vertical: {
+                /** Format: uuid */
+                vertical_id: string;
+                vertical_code: string;
+                /** @enum {string} */
+                status: "pending" | "active" | "rejected" | "expired" | "withdrawn";
+                count: number;
+            }[];
+            expiring_within_days: number;
+            /** @description active consents ending within expiring_within_days */
+            expiring_soon: number;
+            /** @description window ended, grace period not */
+            in_grace: number;
         };
         /**
          * @example {
@@ -4442,6 +4577,53 @@ export interface components {
         ExtensionSchemaList: {
             data: components["schemas"]["ExtensionSchema"][];
         };
+        /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
+        FieldClassificationOverrides: {
+            person_id?: components["schemas"]["Classification"];
+            system_guid?: components["schemas"]["Classification"];
+            full_name?: components["schemas"]["Classification"];
+            status?: components["schemas"]["Classification"];
+            verification_status?: components["schemas"]["Classification"];
+            version_id?: components["schemas"]["Classification"];
+            created_at?: components["schemas"]["Classification"];
+            updated_at?: components["schemas"]["Classification"];
+            given_name?: components["schemas"]["Classification"];
+            family_name?: components["schemas"]["Classification"];
+            additional_name?: components["schemas"]["Classification"];
+            date_of_birth?: components["schemas"]["Classification"];
+            birth_date_estimated?: components["schemas"]["Classification"];
+            age_estimate?: components["schemas"]["Classification"];
+            gender?: components["schemas"]["Classification"];
+            birth_place?: components["schemas"]["Classification"];
+            address?: components["schemas"]["Classification"];
+            geo_id?: components["schemas"]["Classification"];
+            household_id?: components["schemas"]["Classification"];
+            extensions?: components["schemas"]["Classification"];
+            identities?: components["schemas"]["Classification"];
+            provenance?: components["schemas"]["Classification"];
+            verified_by?: components["schemas"]["Classification"];
+            verified_at?: components["schemas"]["Classification"];
+            archived_at?: components["schemas"]["Classification"];
+            memberships?: components["schemas"]["Classification"];
+            relationships?: components["schemas"]["Classification"];
+            "identities.identity_number"?: components["schemas"]["Classification"];
+            contacts?: components["schemas"]["Classification"];
+            position?: components["schemas"]["Classification"];
+            "household.household_name"?: components["schemas"]["Classification"];
+            "household.leader_id"?: components["schemas"]["Classification"];
+            "household.status"?: components["schemas"]["Classification"];
+            "household.group_kind"?: components["schemas"]["Classification"];
+            "household.member_count"?: components["schemas"]["Classification"];
+            "household.members"?: components["schemas"]["Classification"];
+            "household.geo_id"?: components["schemas"]["Classification"];
+            "household.address"?: components["schemas"]["Classification"];
+            "household.extensions"?: components["schemas"]["Classification"];
+            "household.provenance"?: components["schemas"]["Classification"];
+            "household.geo_lat"?: components["schemas"]["Classification"];
+            "household.geo_lon"?: components["schemas"]["Classification"];
+            "household.geo_accuracy"?: components["schemas"]["Classification"];
+            "household.geo_captured_at"?: components["schemas"]["Classification"];
+        };
         FieldError: {
             field: string;
             message: string;
@@ -5099,6 +5281,36 @@ export interface components {
             next_cursor: string | null;
             warnings: components["schemas"]["SearchWarning"][];
         };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "total": 251000,
+         *       "by_status": [
+         *         {
+         *           "status": "archived",
+         *           "count": 3000
+         *         },
+         *         {
+         *           "status": "provisional",
+         *           "count": 170000
+         *         },
+         *         {
+         *           "status": "verified",
+         *           "count": 78000
+         *         }
+         *       ]
+         *     }
+         */
+        HouseholdStats: {
+            /** Format: date-time */
+            as_of: string;
+            total: number;
+            by_status: {
+                /** @enum {string} */
+                status: "provisional" | "verified" | "archived";
+                count: number;
+            }[];
+        };
         Identity: {
             identity_type: string;
             identity_number: string;
@@ -5192,6 +5404,58 @@ export interface components {
             data: components["schemas"]["ImportRowError"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "days": 30,
+         *       "runs": 3,
+         *       "by_status": [
+         *         {
+         *           "status": "completed",
+         *           "count": 2
+         *         },
+         *         {
+         *           "status": "failed",
+         *           "count": 1
+         *         }
+         *       ],
+         *       "by_day": [
+         *         {
+         *           "day": "2026-03-02",
+         *           "count": 1
+         *         },
+         *         {
+         *           "day": "2026-03-12",
+         *           "count": 2
+         *         }
+         *       ],
+         *       "rows_read": 25000,
+         *       "rows_created": 23950,
+         *       "rows_updated": 800,
+         *       "rows_rejected": 250
+         *     }
+         */
+        ImportStats: {
+            /** Format: date-time */
+            as_of: string;
+            /** @description runs created in the last days */
+            days: number;
+            runs: number;
+            by_status: {
+                /** @enum {string} */
+                status: "queued" | "validating" | "running" | "completed" | "failed" | "rolled_back";
+                count: number;
+            }[];
+            by_day: {
+                /** Format: date */
+                day: string;
+                count: number;
+            }[];
+            rows_read: number;
+            rows_created: number;
+            rows_updated: number;
+            rows_rejected: number;
         };
         /**
          * @example {
@@ -5617,6 +5881,36 @@ export interface components {
              * @description any value while draft; afterwards it may only be brought forward
              */
             active_until?: string | null;
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "total": 4,
+         *       "by_status": [
+         *         {
+         *           "status": "active",
+         *           "count": 2
+         *         },
+         *         {
+         *           "status": "draft",
+         *           "count": 1
+         *         },
+         *         {
+         *           "status": "requested",
+         *           "count": 1
+         *         }
+         *       ]
+         *     }
+         */
+        IntegrationStats: {
+            /** Format: date-time */
+            as_of: string;
+            total: number;
+            by_status: {
+                /** @enum {string} */
+                status: "draft" | "requested" | "reviewed" | "approved" | "active" | "restricted" | "suspended" | "deprecated" | "archived";
+                count: number;
+            }[];
         };
         IntegrationVersion: {
             version_id: number;
@@ -6114,6 +6408,116 @@ export interface components {
             data: components["schemas"]["PersonSearchHit"][];
             next_cursor: string | null;
             warnings: components["schemas"]["SearchWarning"][];
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "total": 1000000,
+         *       "active": 980000,
+         *       "by_status": [
+         *         {
+         *           "status": "active",
+         *           "verification_status": "provisional",
+         *           "count": 653000
+         *         },
+         *         {
+         *           "status": "active",
+         *           "verification_status": "verified",
+         *           "count": 327000
+         *         },
+         *         {
+         *           "status": "archived",
+         *           "verification_status": "provisional",
+         *           "count": 13000
+         *         },
+         *         {
+         *           "status": "archived",
+         *           "verification_status": "verified",
+         *           "count": 7000
+         *         }
+         *       ],
+         *       "by_gender": [
+         *         {
+         *           "gender": "1",
+         *           "count": 482000
+         *         },
+         *         {
+         *           "gender": "2",
+         *           "count": 491000
+         *         },
+         *         {
+         *           "gender": null,
+         *           "count": 7000
+         *         }
+         *       ],
+         *       "by_age_band": [
+         *         {
+         *           "band": "0-4",
+         *           "count": 118000
+         *         },
+         *         {
+         *           "band": "5-17",
+         *           "count": 301000
+         *         },
+         *         {
+         *           "band": "18-59",
+         *           "count": 462000
+         *         },
+         *         {
+         *           "band": "60+",
+         *           "count": 92000
+         *         },
+         *         {
+         *           "band": "unknown",
+         *           "count": 7000
+         *         }
+         *       ],
+         *       "by_registration_month": [
+         *         {
+         *           "month": "2026-01",
+         *           "count": 86000
+         *         },
+         *         {
+         *           "month": "2026-02",
+         *           "count": 92000
+         *         },
+         *         {
+         *           "month": "2026-03",
+         *           "count": 41000
+         *         }
+         *       ],
+         *       "withheld": []
+         *     }
+         */
+        PersonStats: {
+            /** Format: date-time */
+            as_of: string;
+            /** @description archived ones included */
+            total: number;
+            active: number;
+            by_status: {
+                /** @enum {string} */
+                status: "active" | "archived";
+                /** @enum {string} */
+                verification_status: "provisional" | "verified";
+                count: number;
+            }[];
+            by_gender: {
+                gender: string | null;
+                count: number;
+            }[] | null;
+            by_age_band: {
+                /** @enum {string} */
+                band: "0-4" | "5-17" | "18-59" | "60+" | "unknown";
+                count: number;
+            }[] | null;
+            /** @description registered in each of the last 12 months (UTC) */
+            by_registration_month: {
+                month: string;
+                count: number;
+            }[];
+            /** @description breakdowns by a field this reader sees masked */
+            withheld: ("gender" | "age_band")[];
         };
         /** @description RFC 9457 problem details */
         Problem: {
@@ -6703,6 +7107,44 @@ export interface components {
              */
             decision: "reviewed" | "returned";
         };
+        /** @description overrides of the role × classification table (basic fields are always shown) */
+        RoleFieldAccessOverrides: {
+            /** @description default personal: registration, sensitive: registration */
+            tenant_admin?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: registration, sensitive: registration */
+            registrar?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: registration, sensitive: registration */
+            reviewer?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: consent, sensitive: never */
+            auditor?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: never, sensitive: never */
+            approver?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+        };
         /**
          * @example {
          *       "client_id": "pesa-payments-pull",
@@ -6967,91 +7409,8 @@ export interface components {
             default_phone_country?: string;
             /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
             require_totp?: boolean;
-            /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
-            field_classification?: {
-                person_id?: components["schemas"]["Classification"];
-                system_guid?: components["schemas"]["Classification"];
-                full_name?: components["schemas"]["Classification"];
-                status?: components["schemas"]["Classification"];
-                verification_status?: components["schemas"]["Classification"];
-                version_id?: components["schemas"]["Classification"];
-                created_at?: components["schemas"]["Classification"];
-                updated_at?: components["schemas"]["Classification"];
-                given_name?: components["schemas"]["Classification"];
-                family_name?: components["schemas"]["Classification"];
-                additional_name?: components["schemas"]["Classification"];
-                date_of_birth?: components["schemas"]["Classification"];
-                birth_date_estimated?: components["schemas"]["Classification"];
-                age_estimate?: components["schemas"]["Classification"];
-                gender?: components["schemas"]["Classification"];
-                birth_place?: components["schemas"]["Classification"];
-                address?: components["schemas"]["Classification"];
-                geo_id?: components["schemas"]["Classification"];
-                household_id?: components["schemas"]["Classification"];
-                extensions?: components["schemas"]["Classification"];
-                identities?: components["schemas"]["Classification"];
-                provenance?: components["schemas"]["Classification"];
-                verified_by?: components["schemas"]["Classification"];
-                verified_at?: components["schemas"]["Classification"];
-                archived_at?: components["schemas"]["Classification"];
-                memberships?: components["schemas"]["Classification"];
-                relationships?: components["schemas"]["Classification"];
-                "identities.identity_number"?: components["schemas"]["Classification"];
-                contacts?: components["schemas"]["Classification"];
-                position?: components["schemas"]["Classification"];
-                "household.household_name"?: components["schemas"]["Classification"];
-                "household.leader_id"?: components["schemas"]["Classification"];
-                "household.status"?: components["schemas"]["Classification"];
-                "household.group_kind"?: components["schemas"]["Classification"];
-                "household.member_count"?: components["schemas"]["Classification"];
-                "household.members"?: components["schemas"]["Classification"];
-                "household.geo_id"?: components["schemas"]["Classification"];
-                "household.address"?: components["schemas"]["Classification"];
-                "household.extensions"?: components["schemas"]["Classification"];
-                "household.provenance"?: components["schemas"]["Classification"];
-                "household.geo_lat"?: components["schemas"]["Classification"];
-                "household.geo_lon"?: components["schemas"]["Classification"];
-                "household.geo_accuracy"?: components["schemas"]["Classification"];
-                "household.geo_captured_at"?: components["schemas"]["Classification"];
-            };
-            /** @description overrides of the role × classification table (basic fields are always shown) */
-            role_field_access?: {
-                /** @description default personal: registration, sensitive: registration */
-                tenant_admin?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                registrar?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                reviewer?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: consent, sensitive: never */
-                auditor?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: never, sensitive: never */
-                approver?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-            };
+            field_classification?: components["schemas"]["FieldClassificationOverrides"];
+            role_field_access?: components["schemas"]["RoleFieldAccessOverrides"];
             /** @description true (default): a client cannot verify a person, household or consent it registered or captured itself; false relaxes this for small teams */
             separation_of_duties?: boolean;
         };
@@ -9393,6 +9752,7 @@ export interface components {
         /** @description area; its descendant areas are included */
         querygeo_id: string;
         relationship_id: string;
+        queryvertical_id: string;
         /** @description Program/{system}|{value} */
         queryprogram: string;
         tenant_id: string;
@@ -9405,7 +9765,6 @@ export interface components {
         querylat: number;
         querylon: number;
         queryradius_km: number;
-        queryvertical_id: string;
         import_id: string;
         /** @description public id */
         query_id: string;
@@ -11355,6 +11714,115 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
+    listStatsPersons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the PersonStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsHouseholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the HouseholdStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsConsents: {
+        parameters: {
+            query?: {
+                /** @description window of "expiring soon", in days */
+                expiring_within_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the ConsentStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsImports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the ImportStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsIntegrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the IntegrationStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
     listVocabularies: {
         parameters: {
             query?: never;
@@ -12397,6 +12865,40 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+        };
+    };
+    listConsents: {
+        parameters: {
+            query?: {
+                /** @description page size (≤ 200) */
+                limit?: components["parameters"]["querylimit"];
+                /** @description opaque cursor from next_cursor of the previous page */
+                cursor?: components["parameters"]["querycursor"];
+                /** @description e.g. pending: awaiting verification */
+                status?: "pending" | "active" | "rejected" | "expired" | "withdrawn";
+                vertical_id?: components["parameters"]["queryvertical_id"];
+                /** @description active consents whose period ends before this time (renewal work list) */
+                expiring_before?: string;
+                /** @description consents past their end and still inside their grace period */
+                in_grace?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of Consent (pass next_cursor as cursor for the next) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getConsent: {

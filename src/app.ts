@@ -39,6 +39,7 @@ import { registryRoutes } from './registry/registry-routes.js';
 import { createServices, type Services } from './services.js';
 import { oidcRoutes } from './sessions/oidc-routes.js';
 import { sessionRoutes } from './sessions/routes.js';
+import { statsRoutes } from './stats/routes.js';
 import { tenancyRoutes } from './tenancy/routes.js';
 import { userRoutes } from './users/routes.js';
 import { vocabularyRoutes } from './vocabulary/routes.js';
@@ -171,6 +172,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(integrationRoutes);
   await app.register(exchangeRoutes);
   await app.register(auditRoutes);
+  await app.register(statsRoutes);
   await app.register(vocabularyRoutes);
   await app.register(personRoutes);
   await app.register(householdRoutes);

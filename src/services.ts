@@ -44,6 +44,7 @@ import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
 import { createOidcSignIn } from './sessions/oidc.js';
 import { createSessionService } from './sessions/service.js';
+import { createStatsService } from './stats/service.js';
 import { createAccessPolicyService } from './tenancy/access-policy.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
@@ -157,6 +158,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const dci = setupDci({ db, config, jobs, dispatcher, clientCache, settings, keys, log });
   const auditBuffer = new AuditBuffer(db, log);
   const audit = createAuditService(db, auditBuffer);
+  const stats = createStatsService(db);
   const oauth: OAuthDeps = {
     db,
     clients: clientCache,
@@ -204,6 +206,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     dciSenders: dci.senders,
     audit,
     auditBuffer,
+    stats,
     settings,
     vocabularies,
     extensions,

@@ -145,12 +145,18 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
       .nth(1)
       .setInputFiles({ name: 'id-card.png', mimeType: 'image/png', buffer: png });
     await page.getByRole('button', { name: 'Capture consent' }).click();
+    await page.getByTestId('consent-row').first().getByText('Pending').waitFor();
+    const personId = page.url().split('/').pop()!;
+    // The reviewer's work list shows the pending consent; its link leads back to the person.
+    await page.getByRole('link', { name: 'Consents', exact: true }).click();
+    await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+    await page.getByRole('link', { name: personId.slice(0, 8) }).click();
+    await page.getByRole('tab', { name: 'Consents' }).click();
     const row = page.getByTestId('consent-row').first();
     await row.getByText('Pending').waitFor();
     await row.getByRole('button', { name: 'Verify' }).click();
     await row.getByText('Active').waitFor();
 
-    const personId = page.url().split('/').pop()!;
     const consents = await call(t.app, tenant.admin.token, 'GET', `/api/v1/persons/${personId}/consents`);
     expect(consents.json().data.map((c: { status: string }) => c.status)).toEqual(['active']);
     await page.close();
@@ -268,6 +274,25 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     const result = page.getByTestId('chain-result');
     await result.waitFor();
     expect(await result.textContent()).toContain('The audit chain is intact');
+    await page.close();
+  }, 60_000);
+
+  it('shows the registry figures on the dashboard, withholding breakdowns the role may not see', async () => {
+    const expected = (await call(t.app, tenant.admin.token, 'GET', '/api/v1/stats/persons')).json();
+    expect(expected.active).toBeGreaterThan(1000);
+    let page = await signIn(await user(['tenant_admin']));
+    const persons = page.getByRole('group', { name: 'Persons', exact: true });
+    await persons.getByText(expected.active.toLocaleString('en'), { exact: true }).waitFor();
+    await page.getByRole('group', { name: 'Consents expiring soon' }).waitFor();
+    await page.getByRole('img', { name: /^Registrations per month\./ }).waitFor();
+    await page.getByRole('img', { name: /^Active persons by age\./ }).waitFor();
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.close();
+
+    page = await signIn(await user(['auditor']));
+    await page.getByRole('group', { name: 'Persons', exact: true }).waitFor();
+    await page.getByText('Not shown: your role sees this field only under consent.').first().waitFor();
+    expect(await page.getByRole('img', { name: /^Active persons by age\./ }).count()).toBe(0);
     await page.close();
   }, 60_000);
 });
