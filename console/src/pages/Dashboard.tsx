@@ -85,7 +85,8 @@ export function Dashboard() {
   const integrations = useStats('integrations', inTenant && can('integrations:read'), async () =>
     unwrap(await api.GET('/api/v1/stats/integrations')),
   );
-  const all = [persons, households, consents, imports, integrations];
+  const named = { persons, households, consents, imports, integrations };
+  const all = Object.values(named);
   const monthName = (month: string) =>
     new Date(`${month}-01T00:00:00Z`).toLocaleDateString(i18n.language, {
       month: 'short',
@@ -101,7 +102,7 @@ export function Dashboard() {
       <Text>{t('dashboard.welcome', { name: session?.user.display_name ?? session?.user.username })}</Text>
       {!inTenant && <Alert color="gray">{t('dashboard.noTenant')}</Alert>}
       {all.some((q) => q.isLoading) && <Loading />}
-      {all.map((q, i) => (q.error ? <ErrorAlert key={i} error={q.error} /> : null))}
+      {Object.entries(named).map(([name, q]) => (q.error ? <ErrorAlert key={name} error={q.error} /> : null))}
 
       <section aria-labelledby="dashboard-figures">
         <Title order={3} size="h4" id="dashboard-figures" mb="sm">
