@@ -15,6 +15,7 @@ import { PersonDetail } from './pages/PersonDetail';
 import { PersonNew } from './pages/PersonNew';
 import { Persons } from './pages/Persons';
 import { SignIn } from './pages/SignIn';
+import { Users } from './pages/Users';
 
 export function App() {
   const { session, loading } = useSession();
@@ -53,6 +54,7 @@ export function App() {
         <Route path="integrations" element={<Integrations />} />
         <Route path="consents" element={<ConsentQueue />} />
         <Route path="admin/audit" element={<AuditLog />} />
+        <Route path="admin/users" element={<Users />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -266,6 +266,30 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     expect(new Set([made.requested_by, made.reviewed_by, made.approved_by]).size).toBe(3);
   }, 120_000);
 
+  it('a tenant admin adds a user, hands over the one-time password, and deactivates the user', async () => {
+    const admin = await user(['tenant_admin']);
+    const page = await signIn(admin);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+    const clerk = `clerk-${Math.random().toString(36).slice(2, 8)}`;
+    await page.getByLabel('Username').fill(clerk);
+    await page.getByLabel('Display name').fill('Clerk Mwangi');
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const shown = page.getByTestId('one-time-password');
+    await shown.waitFor();
+    const oneTime = (await shown.locator('code').textContent())!.trim();
+    expect(oneTime.length).toBeGreaterThan(8);
+    const row = page.getByTestId('user-row').filter({ hasText: clerk });
+    await row.waitFor();
+    await page.getByRole('button', { name: `Deactivate ${clerk}` }).click();
+    await row.getByText('Disabled').waitFor();
+    const list = await call(t.app, tenant.admin.token, 'GET', '/api/v1/users?limit=200');
+    const saved = list.json().data.find((u: { username: string }) => u.username === clerk);
+    expect(saved).toMatchObject({ active: false, password_must_change: true, display_name: 'Clerk Mwangi' });
+    await page.close();
+  }, 60_000);
+
   it('verifies the audit chain as an auditor', async () => {
     const page = await signIn(await user(['auditor']));
     await page.getByRole('link', { name: 'Audit log' }).click();
