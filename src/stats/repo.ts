@@ -60,7 +60,12 @@ export async function consentCounts(q: Queryable, tenantId: string, verticals: r
   return rows;
 }
 
-/** Active consents ending within the window, and consents in their grace period, right now. */
+/**
+ * Active consents ending within the window, and consents in their grace period, right now. Whole
+ * UTC days come from the per-day counters; the partial days at the ends of the window (the rest
+ * of today, the start of its last day) and active consents past their window that the expiry
+ * sweep has not reached yet are counted from the consents, a day's worth at most.
+ */
 export async function consentDeadlines(
   q: Queryable,
   tenantId: string,
@@ -68,16 +73,29 @@ export async function consentDeadlines(
   days: number,
 ) {
   const { rows } = await q.query<{ expiring: number; grace: number }>(
-    `SELECT (SELECT count(*)::int FROM consents
-              WHERE tenant_id = $1 AND status = 'active'
-                AND active_until > now() AND active_until <= now() + make_interval(days => $3)
-                AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS expiring,
-            (SELECT count(*)::int FROM consents
-              WHERE tenant_id = $1 AND status = 'expired' AND grace_until > now()
-                AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
-            + (SELECT count(*)::int FROM consents
-              WHERE tenant_id = $1 AND status = 'active' AND active_until <= now() AND grace_until > now()
-                AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS grace`,
+    `WITH w AS (
+       SELECT now() AS now_at, now() + make_interval(days => $3) AS end_at,
+              (now() AT TIME ZONE 'UTC')::date AS today,
+              ((now() + make_interval(days => $3)) AT TIME ZONE 'UTC')::date AS end_day)
+     SELECT
+       (SELECT coalesce(sum(n), 0)::int FROM consent_deadline_counts, w
+         WHERE tenant_id = $1 AND kind = 'active_until' AND day > w.today AND day < w.end_day
+           AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
+       + (SELECT count(*)::int FROM consents, w
+           WHERE tenant_id = $1 AND status = 'active'
+             AND ((active_until > w.now_at AND active_until < ((w.today + 1)::timestamp AT TIME ZONE 'UTC'))
+               OR (active_until >= (w.end_day::timestamp AT TIME ZONE 'UTC') AND active_until <= w.end_at))
+             AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS expiring,
+       (SELECT coalesce(sum(n), 0)::int FROM consent_deadline_counts, w
+         WHERE tenant_id = $1 AND kind = 'expired_grace' AND day > w.today
+           AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
+       + (SELECT count(*)::int FROM consents, w
+           WHERE tenant_id = $1 AND status = 'expired' AND grace_until > w.now_at
+             AND grace_until < ((w.today + 1)::timestamp AT TIME ZONE 'UTC')
+             AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
+       + (SELECT count(*)::int FROM consents, w
+           WHERE tenant_id = $1 AND status = 'active' AND active_until <= w.now_at AND grace_until > w.now_at
+             AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS grace`,
     [tenantId, verticals, days],
   );
   return rows[0] ?? { expiring: 0, grace: 0 };
