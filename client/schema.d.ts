@@ -1176,6 +1176,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/persons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Persons by status, gender, age band and registration month
+         * @description **Who may call:** token or session with `persons:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listStatsPersons"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/households": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Households by status
+         * @description **Who may call:** token or session with `households:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listStatsHouseholds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consents by status and vertical, expiring soon and in grace
+         * @description **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listStatsConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Person imports of the last 30 days: runs by status and day, rows read, created, updated, rejected
+         * @description **Who may call:** token or session with `persons:write`. Roles: `registrar` and admins.
+         */
+        get: operations["listStatsImports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Integrations by lifecycle state
+         * @description **Who may call:** token or session with `integrations:read`. Roles: `reviewer`, `approver`, `auditor` and admins.
+         */
+        get: operations["listStatsIntegrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vocabularies": {
         parameters: {
             query?: never;
@@ -3632,6 +3732,68 @@ export interface components {
         };
         /**
          * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "by_status": [
+         *         {
+         *           "status": "active",
+         *           "count": 402000
+         *         },
+         *         {
+         *           "status": "expired",
+         *           "count": 21000
+         *         },
+         *         {
+         *           "status": "pending",
+         *           "count": 5400
+         *         },
+         *         {
+         *           "status": "withdrawn",
+         *           "count": 1200
+         *         }
+         *       ],
+         *       "by_vertical": [
+         *         {
+         *           "vertical_id": "0192f0c3-aa10-7b20-8c30-d40e50f60a70",
+         *           "vertical_code": "HEALTH",
+         *           "status": "active",
+         *           "count": 402000
+         *         },
+         *         {
+         *           "vertical_id": "0192f0c3-aa10-7b20-8c30-d40e50f60a70",
+         *           "vertical_code": "HEALTH",
+         *           "status": "expired",
+         *           "count": 21000
+         *         }
+         *       ],
+         *       "expiring_within_days": 30,
+         *       "expiring_soon": 12400,
+         *       "in_grace": 830
+         *     }
+         */
+        ConsentStats: {
+            /** Format: date-time */
+            as_of: string;
+            by_status: {
+                /** @enum {string} */
+                status: "pending" | "active" | "rejected" | "expired" | "withdrawn";
+                count: number;
+            }[];
+            by_vertical: {
+                /** Format: uuid */
+                vertical_id: string;
+                vertical_code: string;
+                /** @enum {string} */
+                status: "pending" | "active" | "rejected" | "expired" | "withdrawn";
+                count: number;
+            }[];
+            expiring_within_days: number;
+            /** @description active consents ending within expiring_within_days */
+            expiring_soon: number;
+            /** @description window ended, grace period not */
+            in_grace: number;
+        };
+        /**
+         * @example {
          *       "verified_by": "kisumu-registrar"
          *     }
          */
@@ -5099,6 +5261,36 @@ export interface components {
             next_cursor: string | null;
             warnings: components["schemas"]["SearchWarning"][];
         };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "total": 251000,
+         *       "by_status": [
+         *         {
+         *           "status": "archived",
+         *           "count": 3000
+         *         },
+         *         {
+         *           "status": "provisional",
+         *           "count": 170000
+         *         },
+         *         {
+         *           "status": "verified",
+         *           "count": 78000
+         *         }
+         *       ]
+         *     }
+         */
+        HouseholdStats: {
+            /** Format: date-time */
+            as_of: string;
+            total: number;
+            by_status: {
+                /** @enum {string} */
+                status: "provisional" | "verified" | "archived";
+                count: number;
+            }[];
+        };
         Identity: {
             identity_type: string;
             identity_number: string;
@@ -5192,6 +5384,58 @@ export interface components {
             data: components["schemas"]["ImportRowError"][];
             /** @description pass as cursor for the next page; null at the end */
             next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "days": 30,
+         *       "runs": 3,
+         *       "by_status": [
+         *         {
+         *           "status": "completed",
+         *           "count": 2
+         *         },
+         *         {
+         *           "status": "failed",
+         *           "count": 1
+         *         }
+         *       ],
+         *       "by_day": [
+         *         {
+         *           "day": "2026-03-02",
+         *           "count": 1
+         *         },
+         *         {
+         *           "day": "2026-03-12",
+         *           "count": 2
+         *         }
+         *       ],
+         *       "rows_read": 25000,
+         *       "rows_created": 23950,
+         *       "rows_updated": 800,
+         *       "rows_rejected": 250
+         *     }
+         */
+        ImportStats: {
+            /** Format: date-time */
+            as_of: string;
+            /** @description runs created in the last days */
+            days: number;
+            runs: number;
+            by_status: {
+                /** @enum {string} */
+                status: "queued" | "validating" | "running" | "completed" | "failed" | "rolled_back";
+                count: number;
+            }[];
+            by_day: {
+                /** Format: date */
+                day: string;
+                count: number;
+            }[];
+            rows_read: number;
+            rows_created: number;
+            rows_updated: number;
+            rows_rejected: number;
         };
         /**
          * @example {
@@ -5617,6 +5861,36 @@ export interface components {
              * @description any value while draft; afterwards it may only be brought forward
              */
             active_until?: string | null;
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "total": 4,
+         *       "by_status": [
+         *         {
+         *           "status": "active",
+         *           "count": 2
+         *         },
+         *         {
+         *           "status": "draft",
+         *           "count": 1
+         *         },
+         *         {
+         *           "status": "requested",
+         *           "count": 1
+         *         }
+         *       ]
+         *     }
+         */
+        IntegrationStats: {
+            /** Format: date-time */
+            as_of: string;
+            total: number;
+            by_status: {
+                /** @enum {string} */
+                status: "draft" | "requested" | "reviewed" | "approved" | "active" | "restricted" | "suspended" | "deprecated" | "archived";
+                count: number;
+            }[];
         };
         IntegrationVersion: {
             version_id: number;
@@ -6114,6 +6388,116 @@ export interface components {
             data: components["schemas"]["PersonSearchHit"][];
             next_cursor: string | null;
             warnings: components["schemas"]["SearchWarning"][];
+        };
+        /**
+         * @example {
+         *       "as_of": "2026-03-14T09:30:00Z",
+         *       "total": 1000000,
+         *       "active": 980000,
+         *       "by_status": [
+         *         {
+         *           "status": "active",
+         *           "verification_status": "provisional",
+         *           "count": 653000
+         *         },
+         *         {
+         *           "status": "active",
+         *           "verification_status": "verified",
+         *           "count": 327000
+         *         },
+         *         {
+         *           "status": "archived",
+         *           "verification_status": "provisional",
+         *           "count": 13000
+         *         },
+         *         {
+         *           "status": "archived",
+         *           "verification_status": "verified",
+         *           "count": 7000
+         *         }
+         *       ],
+         *       "by_gender": [
+         *         {
+         *           "gender": "1",
+         *           "count": 482000
+         *         },
+         *         {
+         *           "gender": "2",
+         *           "count": 491000
+         *         },
+         *         {
+         *           "gender": null,
+         *           "count": 7000
+         *         }
+         *       ],
+         *       "by_age_band": [
+         *         {
+         *           "band": "0-4",
+         *           "count": 118000
+         *         },
+         *         {
+         *           "band": "5-17",
+         *           "count": 301000
+         *         },
+         *         {
+         *           "band": "18-59",
+         *           "count": 462000
+         *         },
+         *         {
+         *           "band": "60+",
+         *           "count": 92000
+         *         },
+         *         {
+         *           "band": "unknown",
+         *           "count": 7000
+         *         }
+         *       ],
+         *       "by_registration_month": [
+         *         {
+         *           "month": "2026-01",
+         *           "count": 86000
+         *         },
+         *         {
+         *           "month": "2026-02",
+         *           "count": 92000
+         *         },
+         *         {
+         *           "month": "2026-03",
+         *           "count": 41000
+         *         }
+         *       ],
+         *       "withheld": []
+         *     }
+         */
+        PersonStats: {
+            /** Format: date-time */
+            as_of: string;
+            /** @description archived ones included */
+            total: number;
+            active: number;
+            by_status: {
+                /** @enum {string} */
+                status: "active" | "archived";
+                /** @enum {string} */
+                verification_status: "provisional" | "verified";
+                count: number;
+            }[];
+            by_gender: {
+                gender: string | null;
+                count: number;
+            }[] | null;
+            by_age_band: {
+                /** @enum {string} */
+                band: "0-4" | "5-17" | "18-59" | "60+" | "unknown";
+                count: number;
+            }[] | null;
+            /** @description registered in each of the last 12 months (UTC) */
+            by_registration_month: {
+                month: string;
+                count: number;
+            }[];
+            /** @description breakdowns by a field this reader sees masked */
+            withheld: ("gender" | "age_band")[];
         };
         /** @description RFC 9457 problem details */
         Problem: {
@@ -11350,6 +11734,115 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChainVerification"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsPersons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the PersonStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsHouseholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the HouseholdStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsConsents: {
+        parameters: {
+            query?: {
+                /** @description window of "expiring soon", in days */
+                expiring_within_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the ConsentStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsImports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the ImportStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportStats"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listStatsIntegrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the IntegrationStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationStats"];
                 };
             };
             403: components["responses"]["Forbidden"];

@@ -19,8 +19,9 @@ import { v2SppRoutes } from './faces/v2-spp/routes.js';
 import { AppError } from './http/errors.js';
 import { registerInputGuard } from './http/input-guard.js';
 import { loggerOptions, registerRequestLog } from './http/logging.js';
-import { createMetrics, type Metrics, registerMetricsHooks } from './http/metrics.js';
+import { createMetrics, type Metrics, registerMetricsHooks, registerReplicaMetrics } from './http/metrics.js';
 import { sendProblem, toAppError } from './http/problem.js';
+import { registerReadYourWrites } from './http/read-your-writes.js';
 import { requestIdFrom } from './http/request-id.js';
 import type { RouteAuth } from './http/route-auth.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -38,6 +39,7 @@ import { registryRoutes } from './registry/registry-routes.js';
 import { createServices, type Services } from './services.js';
 import { oidcRoutes } from './sessions/oidc-routes.js';
 import { sessionRoutes } from './sessions/routes.js';
+import { statsRoutes } from './stats/routes.js';
 import { tenancyRoutes } from './tenancy/routes.js';
 import { userRoutes } from './users/routes.js';
 import { vocabularyRoutes } from './vocabulary/routes.js';
@@ -97,6 +99,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   const metrics = createMetrics(db, options.processMetrics ?? false);
   const services = await createServices(config, db, app.log);
+  registerReplicaMetrics(metrics, services.reads);
   const context: AppContext = { config, db, metrics, services, routes: [], lifecycle: { draining: false } };
   app.decorate('hearth', context);
   app.addHook('onClose', async () => services.close());
@@ -155,6 +158,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     basicVerifyRateLimit: config.tokenRateLimitPerMinute,
   });
   registerIdempotencyHooks(app, db, config.idempotencyTtlSeconds);
+  registerReadYourWrites(app, services.reads);
   registerAuditHook(app, services.auditBuffer);
   await registerOpenApi(app, config);
   await app.register(opsRoutes);
@@ -168,6 +172,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(integrationRoutes);
   await app.register(exchangeRoutes);
   await app.register(auditRoutes);
+  await app.register(statsRoutes);
   await app.register(vocabularyRoutes);
   await app.register(personRoutes);
   await app.register(householdRoutes);

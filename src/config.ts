@@ -14,6 +14,10 @@ export interface Config {
   publicUrlConfigured: string | null;
   /** A direct (not transaction-pooled) connection for LISTEN; defaults to DATABASE_URL. */
   listenDatabaseUrl: string | null;
+  /** Streaming replicas for searches and pulls (HEARTH_READ_DATABASE_URL, comma separated); empty: none. */
+  readDatabaseUrls: string[];
+  /** A replica further behind the primary than this is not used until it catches up. */
+  readMaxLagMs: number;
   dbPoolSize: number;
   /** Longest wait for a free pool connection before a request is answered 503. */
   dbPoolWaitMs: number;
@@ -147,6 +151,8 @@ export const CONFIG_VARIABLES = [
   'HEARTH_BODY_LIMIT',
   'HEARTH_PUBLIC_URL',
   'HEARTH_LISTEN_DATABASE_URL',
+  'HEARTH_READ_DATABASE_URL',
+  'HEARTH_READ_MAX_LAG_MS',
   'HEARTH_DB_POOL_SIZE',
   'HEARTH_DB_POOL_WAIT_MS',
   'HEARTH_TOKEN_TTL',
@@ -408,6 +414,19 @@ export function loadConfig(env: Env = process.env): Config {
   if (listenDatabaseUrl !== null && !/^postgres(ql)?:\/\//.test(listenDatabaseUrl)) {
     r.problems.push('HEARTH_LISTEN_DATABASE_URL must be a postgres:// URL');
   }
+  const readDatabaseUrls = (r.optional('HEARTH_READ_DATABASE_URL') ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of readDatabaseUrls) {
+    if (!/^postgres(ql)?:\/\//.test(u))
+      r.problems.push('HEARTH_READ_DATABASE_URL must be postgres:// URLs separated by commas');
+  }
+  if (readDatabaseUrls.length > 0 && !databaseUrl?.startsWith('postgres')) {
+    r.problems.push(
+      'HEARTH_READ_DATABASE_URL needs DATABASE_URL to be a PostgreSQL server (the embedded database has no replicas)',
+    );
+  }
   const redisUrl = r.optional('REDIS_URL');
   checkUrl(r, 'REDIS_URL', redisUrl, ['redis:', 'rediss:']);
   const rootClientId = r.optional('HEARTH_ROOT_CLIENT_ID');
@@ -431,6 +450,8 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     publicUrlConfigured: r.optional('HEARTH_PUBLIC_URL') === null ? null : publicUrl,
     listenDatabaseUrl,
+    readDatabaseUrls,
+    readMaxLagMs: r.int('HEARTH_READ_MAX_LAG_MS', 2000, 100, 600_000),
     dbPoolSize: r.int('HEARTH_DB_POOL_SIZE', 10, 1, 200),
     dbPoolWaitMs: r.int('HEARTH_DB_POOL_WAIT_MS', 5000, 100, 120_000),
     tokenTtlSeconds: r.int('HEARTH_TOKEN_TTL', 3600, 60, 86400),

@@ -16,6 +16,7 @@ import { CONSENT_EXPIRY_INTERVAL_MS } from './consent/expiry.js';
 import { createConsentService } from './consent/service.js';
 import { ChangeFeed } from './db/change-feed.js';
 import type { Database } from './db/database.js';
+import { ReadReplicas } from './db/read-replicas.js';
 import { EventDispatcher } from './events/dispatcher.js';
 import { setupDci } from './faces/dci/setup.js';
 import { forbidden } from './http/errors.js';
@@ -43,6 +44,7 @@ import { createRegistrantLookup } from './registry/registrant-lookup.js';
 import { createRelationshipService } from './registry/relationships.js';
 import { createOidcSignIn } from './sessions/oidc.js';
 import { createSessionService } from './sessions/service.js';
+import { createStatsService } from './stats/service.js';
 import { createAccessPolicyService } from './tenancy/access-policy.js';
 import { createTenantService, createVerticalService, seedSystemVerticals } from './tenancy/service.js';
 import { createTenantSettings } from './tenancy/settings.js';
@@ -68,6 +70,14 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     ? new RedisRateLimiter(config.redisUrl)
     : new DbRateLimiter(db);
 
+  // Streaming replicas for reads that tolerate their bounded lag (searches, pulls): decision 0093.
+  const reads = new ReadReplicas(db, config.readDatabaseUrls, {
+    maxLagMs: config.readMaxLagMs,
+    poolSize: config.dbPoolSize,
+    poolWaitMs: config.dbPoolWaitMs,
+    log,
+  });
+  await reads.start();
   const verticals = createVerticalService(db);
   const tenants = createTenantService(db, [seedSystemVerticals, seedVocabularies], changes);
   const settings = createTenantSettings(changes);
@@ -75,17 +85,17 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const vocabularies = createVocabularyService(db);
   const extensions = createExtensionService(db);
   const geo = createGeoService(db);
-  const registryDeps = { db, settings, vocabularies, extensions };
+  const registryDeps = { db, settings, vocabularies, extensions, reads };
   const persons = createPersonService(registryDeps);
   const personSearch = createPersonSearch(registryDeps);
   const households = createHouseholdService(registryDeps);
-  const householdSearch = createHouseholdSearch(db);
+  const householdSearch = createHouseholdSearch(db, reads);
   const householdRegistration = createHouseholdRegistration({ db, persons, households });
   const relationships = createRelationshipService(db);
   const householdIdentities = createHouseholdIdentityService({ db, vocabularies });
   const registrantLookup = createRegistrantLookup({ db, settings });
   const personFilterSearch = createPersonFilterSearch(registryDeps);
-  const householdFilterSearch = createHouseholdFilterSearch({ db, vocabularies });
+  const householdFilterSearch = createHouseholdFilterSearch({ db, vocabularies, reads });
   const programs = createProgramService({ db, verticals });
   const programMemberships = createMembershipService({ db, programs });
   const consents = createConsentService({ db, settings, verticals });
@@ -129,6 +139,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     tokens,
     clientCache,
     maxRecords: config.exchangeMaxRecords,
+    reads,
   });
   // Outbox events → consumers (webhooks; DCI notifications register here too), every 500 ms.
   const dispatcher = new EventDispatcher(db, log);
@@ -147,6 +158,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const dci = setupDci({ db, config, jobs, dispatcher, clientCache, settings, keys, log });
   const auditBuffer = new AuditBuffer(db, log);
   const audit = createAuditService(db, auditBuffer);
+  const stats = createStatsService(db);
   const oauth: OAuthDeps = {
     db,
     clients: clientCache,
@@ -168,6 +180,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
 
   return {
     changes,
+    reads,
     issuer,
     jobs,
     imports,
@@ -193,6 +206,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
     dciSenders: dci.senders,
     audit,
     auditBuffer,
+    stats,
     settings,
     vocabularies,
     extensions,
@@ -216,6 +230,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
       await auditBuffer.flush();
       await limiter.close();
       await changes.close();
+      await reads.close();
     },
   };
 }

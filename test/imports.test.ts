@@ -185,6 +185,38 @@ describe('person imports', () => {
     expect(csvLines).toHaveLength(errors.length + 1);
   });
 
+  it('a NUL byte inside a streamed row rejects that row (CSV and NDJSON) and keeps the rest', async () => {
+    const c = await createTestTenant(t);
+    const csv = [
+      HEADER,
+      good(),
+      good({ full_name: 'Nul\u0000Name' }),
+      good({ phone: '+2547\u000012345678' }),
+      good(),
+    ];
+    const run = await runImport(c.admin.token, `${csv.join('\n')}\n`, '?mode=best_effort');
+    expect(run.status).toBe('completed');
+    expect(run.counts).toMatchObject({ rows_read: 4, created: 2, rejected: 2 });
+    const errors = await allErrors(c.admin.token, run.import_id);
+    expect(errors.map((e) => [e.row, e.field])).toEqual([
+      [3, 'full_name'],
+      [4, 'phone'],
+    ]);
+    expect(errors[0].message).toContain('NUL');
+    const ndjson = [
+      JSON.stringify({ full_name: 'Fine Person', date_of_birth: '1990-01-01', gender: '2' }),
+      JSON.stringify({ full_name: 'Nul\u0000Json', date_of_birth: '1990-01-01', gender: '2' }),
+    ].join('\n');
+    const run2 = await runImport(c.admin.token, `${ndjson}\n`, '?mode=best_effort', 'application/x-ndjson');
+    expect(run2.counts).toMatchObject({ rows_read: 2, created: 1, rejected: 1 });
+    expect(await importedPersons(c)).toBe(3);
+    const { rows } = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM persons WHERE tenant_id = $1 AND full_name LIKE 'Nul%'`,
+      [c.tenantId],
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
   it('all or nothing: one bad row rolls the whole run back', async () => {
     const c = await createTestTenant(t);
     const csv = await text(personsCsv(300, nextSeed()));

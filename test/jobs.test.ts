@@ -90,6 +90,48 @@ describe('job queue', () => {
     expect(await statusOf(orphan)).toMatchObject({ status: 'done', attempts: 2 });
   });
 
+  it('a live worker keeps a long job past its lease by heartbeat; a dead one loses it after the lease', async () => {
+    // Lease 1 s, beats every ~333 ms: a 2.5 s job is never taken over while its worker lives.
+    const live = new JobRunner(t.db, null, 1_000, 1);
+    let release!: () => void;
+    const running = new Promise<void>((r) => {
+      release = r;
+    });
+    const started = new Promise<void>((resolve) => {
+      live.register('test.long', async () => {
+        resolve();
+        await running;
+      });
+    });
+    const id = await enqueueJob(t.db, { kind: 'test.long', tenantId: null });
+    const done = live.runOne();
+    await started;
+    const thief = new JobRunner(t.db, null, 1_000, 1);
+    const stolen: string[] = [];
+    thief.register('test.long', async (job) => {
+      stolen.push(job.id);
+    });
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await thief.drain();
+    }
+    expect(stolen).toEqual([]);
+    release();
+    await done;
+    expect(await statusOf(id)).toMatchObject({ status: 'done', attempts: 1 });
+
+    // A worker that claimed with the same lease and died (no heartbeat): taken over once it ends.
+    const orphan = await enqueueJob(t.db, { kind: 'test.long', tenantId: null });
+    await t.db.query(
+      `UPDATE jobs SET status = 'running', attempts = 1, locked_by = 'dead', locked_until = now() + interval '1 second' WHERE id = $1`,
+      [orphan],
+    );
+    expect(await thief.drain()).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await thief.drain()).toBe(1);
+    expect(stolen).toEqual([orphan]);
+  });
+
   it('started runners pick up nudged jobs and periodic sweeps; stop waits for them', async () => {
     const runner = new JobRunner(t.db, null, 50);
     let sweeps = 0;

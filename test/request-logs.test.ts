@@ -83,5 +83,10 @@ describe('metrics', () => {
     expect(res.body).toMatch(/hearth_outbox_lag_seconds \d/);
     expect(res.body).toContain('# TYPE hearth_jobs gauge');
     expect(res.body).toContain('# TYPE hearth_webhook_deliveries_open gauge');
+    // Pool size and waits (issue 17): on PostgreSQL the pool has handed out connections by now.
+    expect(res.body).toMatch(/hearth_db_pool_connections\{state="max"\} [1-9]/);
+    expect(res.body).toMatch(/hearth_db_pool_wait_seconds_total \d/);
+    expect(res.body).toMatch(/hearth_db_pool_wait_timeouts_total 0/);
+    if (t.db.kind === 'postgres') expect(res.body).toMatch(/hearth_db_pool_acquired_total [1-9]/);
   });
 });

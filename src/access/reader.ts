@@ -70,3 +70,11 @@ export async function readerOf(q: Queryable, actor: Actor, tenantId: string): Pr
   perOp.set(key, reader);
   return reader;
 }
+
+/**
+ * The actor as a third party: consent-bound and never ROOT, whatever its roles. Faces whose every
+ * caller is a partner (DCI) and deliveries made on a partner's behalf (webhooks) read through it.
+ */
+export function asThirdParty(actor: Actor): Actor {
+  return { ...actor, principal: { ...actor.principal, consentBound: true, isRoot: false } };
+}

@@ -50,6 +50,13 @@ export interface PoolStats {
   total: number;
   idle: number;
   waiting: number;
+  /** Most connections the pool opens. */
+  max: number;
+  /** Since start: connections handed out, the seconds callers waited for them (queueing and
+   * connecting), and waits that ended in DatabaseUnavailableError after HEARTH_DB_POOL_WAIT_MS. */
+  acquired: number;
+  waitSeconds: number;
+  waitTimeouts: number;
 }
 
 export interface Database extends Queryable {

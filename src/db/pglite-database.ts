@@ -88,7 +88,16 @@ export class PgliteDatabase implements Database {
   }
 
   stats(): PoolStats {
-    return { total: 1, idle: this.active === 0 ? 1 : 0, waiting: Math.max(0, this.active - 1) };
+    // One connection, no pool: nothing to wait for at this level (transactions queue in PGlite).
+    return {
+      total: 1,
+      idle: this.active === 0 ? 1 : 0,
+      waiting: Math.max(0, this.active - 1),
+      max: 1,
+      acquired: 0,
+      waitSeconds: 0,
+      waitTimeouts: 0,
+    };
   }
 
   async close(): Promise<void> {

@@ -32,14 +32,44 @@ export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly pglite = null;
 
+  private readonly waits = { acquired: 0, seconds: 0, timeouts: 0 };
+
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
+  /** A connection from the pool, the wait for it counted (pool metrics). */
+  private async acquire(): Promise<pg.PoolClient> {
+    const started = performance.now();
     try {
-      const res = await this.pool.query(text, params as unknown[] | undefined);
+      const client = await this.pool.connect();
+      this.waits.acquired++;
+      return client;
+    } catch (err) {
+      if (err instanceof Error && /^timeout exceeded when trying to connect/.test(err.message)) {
+        this.waits.timeouts++;
+      }
+      throw unavailableOr(err);
+    } finally {
+      this.waits.seconds += (performance.now() - started) / 1000;
+    }
+  }
+
+  async query<R>(text: string, params?: readonly unknown[]): Promise<Rows<R>> {
+    const client = await this.acquire();
+    // As in transaction(): a server lost while the client is checked out must not crash the process.
+    let lost: unknown;
+    const onError = (err: unknown) => {
+      lost ??= err;
+    };
+    client.on('error', onError);
+    try {
+      const res = await client.query(text, params as unknown[] | undefined);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     } catch (err) {
+      if (isDatabaseUnavailable(err)) lost ??= err;
       throw unavailableOr(err);
+    } finally {
+      client.off('error', onError);
+      client.release(lost === undefined ? undefined : true);
     }
   }
 
@@ -48,9 +78,7 @@ export class PostgresDatabase implements Database {
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
-    const client = await this.pool.connect().catch((err) => {
-      throw unavailableOr(err);
-    });
+    const client = await this.acquire();
     // A checked-out client has no pool listener: without one, a server that terminates the
     // connection between two statements raises an uncaught 'error' event and ends the process.
     // The failure reaches the caller through the next statement instead.
@@ -102,7 +130,15 @@ export class PostgresDatabase implements Database {
   }
 
   stats(): PoolStats {
-    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.pool.options.max,
+      acquired: this.waits.acquired,
+      waitSeconds: this.waits.seconds,
+      waitTimeouts: this.waits.timeouts,
+    };
   }
 
   async close(): Promise<void> {

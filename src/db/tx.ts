@@ -1,6 +1,7 @@
 import type { Actor } from '../auth/principal.js';
 import { AppError } from '../http/errors.js';
 import type { Database, Tx } from './database.js';
+import type { ReadReplicas } from './read-replicas.js';
 
 /**
  * Runs `fn` in a transaction bound to the actor's tenant: the hearth_app role with row-level
@@ -9,6 +10,29 @@ import type { Database, Tx } from './database.js';
  */
 export function tenantTx<T>(db: Database, actor: Actor, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(fn, { tenantId: actor.tenantId });
+}
+
+/**
+ * Who a read-your-writes decision is about: the signed-in person acting through a session, or
+ * else the API client.
+ */
+export function writerOf(actor: Actor): string {
+  const p = actor.principal;
+  return p.userId ? `user:${p.userId}` : `client:${p.clientId}`;
+}
+
+/**
+ * tenantTx for a read that may run on a read replica (searches, pulls): the service chooses this
+ * for statements that only read; a caller that wrote recently reads from the primary, and so does
+ * everything when no replica handles are given (a unit of work, tests).
+ */
+export function readTx<T>(
+  db: Database,
+  reads: ReadReplicas | undefined,
+  actor: Actor,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  return tenantTx(reads ? reads.for(writerOf(actor)) : db, actor, fn);
 }
 
 /** The tenant an operation needs; ROOT must name one with the X-Tenant-Id header. */

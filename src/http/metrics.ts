@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from '../db/database.js';
+import type { Database, PoolStats } from '../db/database.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
 
 /** One registry per app instance (tests build several apps in one process). */
 export interface Metrics {
@@ -61,8 +62,10 @@ export function createMetrics(db: Database, withDefaults: boolean): Metrics {
       this.set({ state: 'total' }, s.total);
       this.set({ state: 'idle' }, s.idle);
       this.set({ state: 'waiting' }, s.waiting);
+      this.set({ state: 'max' }, s.max);
     },
   });
+  poolWaitCounters(registry, 'hearth_db_pool', () => [{ labels: {}, stats: db.stats() }], []);
   const authFailures = new Counter({
     name: 'hearth_auth_failures_total',
     help: 'Requests refused as unauthenticated (401), by route',
@@ -100,6 +103,96 @@ export function createMetrics(db: Database, withDefaults: boolean): Metrics {
     },
   );
   return { registry, requests, duration, authFailures };
+}
+
+/** Cumulative pool waits, read from the pool's own counters at scrape time. */
+function poolWaitCounters(
+  registry: Registry,
+  prefix: string,
+  read: () => { labels: Record<string, string>; stats: PoolStats }[],
+  labelNames: string[],
+): void {
+  const counter = (name: string, help: string, value: (s: PoolStats) => number) =>
+    new Counter({
+      name: `${prefix}_${name}`,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of read()) this.inc(r.labels, value(r.stats));
+      },
+    });
+  counter('acquired_total', 'Connections handed out by the pool', (s) => s.acquired);
+  counter(
+    'wait_seconds_total',
+    'Seconds spent waiting for a pool connection (queueing and connecting); divide by acquired_total for the mean',
+    (s) => s.waitSeconds,
+  );
+  counter(
+    'wait_timeouts_total',
+    'Waits for a pool connection that ran out (HEARTH_DB_POOL_WAIT_MS): answered 503',
+    (s) => s.waitTimeouts,
+  );
+}
+
+/** Read replicas (decision 0093): health, lag, pools, and where reads went. */
+export function registerReplicaMetrics(metrics: Metrics, reads: ReadReplicas): void {
+  if (!reads.configured) return;
+  const registry = metrics.registry;
+  new Gauge({
+    name: 'hearth_read_replica_up',
+    help: 'Whether a read replica is in use (answers and lags within HEARTH_READ_MAX_LAG_MS)',
+    labelNames: ['replica'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of reads.states()) this.set({ replica: s.url }, s.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_read_replica_lag_seconds',
+    help: 'Replay lag of a read replica at its last check (absent while unreachable)',
+    labelNames: ['replica'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of reads.states()) if (s.lagSeconds !== null) this.set({ replica: s.url }, s.lagSeconds);
+    },
+  });
+  new Counter({
+    name: 'hearth_reads_total',
+    help: 'Reads that could use a replica, by where they ran (fallback: failed on a replica, run on the primary)',
+    labelNames: ['target'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ target: 'replica' }, reads.served.replica);
+      this.inc({ target: 'primary' }, reads.served.primary);
+      this.inc({ target: 'fallback' }, reads.served.fallback);
+    },
+  });
+  new Gauge({
+    name: 'hearth_read_replica_pool_connections',
+    help: 'Read replica pool connections by state',
+    labelNames: ['replica', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { url, stats } of reads.poolStats()) {
+        this.set({ replica: url, state: 'total' }, stats.total);
+        this.set({ replica: url, state: 'idle' }, stats.idle);
+        this.set({ replica: url, state: 'waiting' }, stats.waiting);
+        this.set({ replica: url, state: 'max' }, stats.max);
+      }
+    },
+  });
+  poolWaitCounters(
+    registry,
+    'hearth_read_replica_pool',
+    () => reads.poolStats().map(({ url, stats }) => ({ labels: { replica: url }, stats })),
+    ['replica'],
+  );
 }
 
 export function registerMetricsHooks(app: FastifyInstance, metrics: Metrics): void {

@@ -10,7 +10,7 @@ import type { JobRunner } from '../jobs/runner.js';
 import { uuidv7 } from '../lib/ids.js';
 import type { InputDeps } from '../registry/person-input.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
-import { createImportJob, IMPORT_JOB, IMPORT_LOCK_SECONDS } from './import-job.js';
+import { createImportJob, IMPORT_JOB } from './import-job.js';
 import { ProgressBoard, toView } from './progress.js';
 import * as repo from './repo.js';
 import type { ImportAccepted, ImportRowError, ImportView } from './schemas.js';
@@ -282,7 +282,7 @@ export function createImportService(deps: ImportServiceDeps) {
 
     /** Registers the job handler and the periodic sweep on the runner. */
     register(): void {
-      jobs.register(IMPORT_JOB, job.run, { lockSeconds: IMPORT_LOCK_SECONDS });
+      jobs.register(IMPORT_JOB, job.run);
       jobs.addPeriodic('person-imports.sweep', SWEEP_INTERVAL_MS, () => recover());
     },
   };

@@ -3,6 +3,7 @@ import type { Queryable } from '../db/database.js';
 import { AppError } from '../http/errors.js';
 import { createValidatorCompiler, validationProblem } from '../http/validation.js';
 import { uuidv7 } from '../lib/ids.js';
+import { findUnstorable } from '../lib/storable.js';
 import {
   birthOf,
   checkReferences,
@@ -180,6 +181,13 @@ export async function validateRow(ctx: RowContext, raw: RawRow): Promise<StagedR
   const got = await inputOf(ctx, raw);
   if (Array.isArray(got)) return got;
   const { input, where } = got;
+  // PostgreSQL stores no NUL character and the request guard never sees a streamed row: the row
+  // is refused here, like POST /persons refuses such a body, instead of failing the run's insert.
+  const unstorable = findUnstorable(input);
+  if (unstorable) {
+    const field = where ? columnOf(unstorable.field, where) : unstorable.field;
+    return [{ row, field: field || '(row)', code: unstorable.code, message: unstorable.message }];
+  }
   if (!validateBody(input)) return errorsOf(validationProblem(validateBody.errors ?? [], 'body'), row, where);
   const body = input as PersonCreate;
   try {

@@ -3,7 +3,8 @@ import { recordAudit } from '../audit/audit.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
 import { type Database, isPgError, PgCode, type Tx } from '../db/database.js';
-import { requireTenant, tenantTx } from '../db/tx.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
+import { readTx, requireTenant, tenantTx } from '../db/tx.js';
 import { AppError } from '../http/errors.js';
 import { decodeIdCursor, encodeCursor } from '../http/pagination.js';
 import { enqueueJob, type Job, renewJobLock } from '../jobs/queue.js';
@@ -121,6 +122,8 @@ export interface PullDeps {
   nudge: () => void;
   /** Bytes per stored slice of a file pull's output (default OUTPUT_SLICE_BYTES). */
   outputSliceBytes?: number;
+  /** Read replicas for the records of a streamed pull (absent: the primary). */
+  reads?: ReadReplicas;
 }
 
 interface Started {
@@ -355,7 +358,9 @@ export function createPullService(db: Database, deps: PullDeps) {
     let read = 0;
     while (read < limit) {
       const size = Math.min(CHUNK, limit - read);
-      const chunk = await tenantTx(db, actor, async (tx) => {
+      // A streamed pull only reads here and may use a replica; a file pull records what it output
+      // (track) in the same transaction, so it stays on the primary.
+      const chunk = await readTx(db, track ? undefined : deps.reads, actor, async (tx) => {
         const rows = await eligibleChunk(tx, s.eligibility, after, s.lastId, size);
         if (rows.length === 0) return { n: 0, last: after, out: [] };
         const { records: out, ids } = await chunkOf(tx, actor, tenantId, rows, s.contract);

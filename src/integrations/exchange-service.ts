@@ -2,6 +2,7 @@ import type { ClientCache } from '../auth/client-cache.js';
 import { type Actor, hasScope } from '../auth/principal.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Database } from '../db/database.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import { AppError, forbidden, notFound } from '../http/errors.js';
 import { decodeCursor, decodeIdCursor, encodeCursor, pageOf } from '../http/pagination.js';
@@ -9,7 +10,7 @@ import type { JobRunner } from '../jobs/runner.js';
 import type { PersonService } from '../registry/person-service.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
 import { logRefusal } from './exchange-gate.js';
-import { createPullService, FILE_PULL_LOCK_SECONDS, PULL_FILE_JOB } from './exchange-pull.js';
+import { createPullService, PULL_FILE_JOB } from './exchange-pull.js';
 import { createPushService, PUSH_JOB } from './exchange-push.js';
 import { createPushJob } from './exchange-push-job.js';
 import * as xrepo from './exchange-repo.js';
@@ -28,6 +29,8 @@ export interface ExchangeDeps {
   tokens: TokenService;
   clientCache: ClientCache;
   maxRecords: number;
+  /** Read replicas for streamed pulls (absent: the primary). */
+  reads?: ReadReplicas;
 }
 
 /** A refusal that happened before the exchange service ran (authentication, scope, body checks). */
@@ -50,11 +53,11 @@ export interface EarlyRefusal {
  */
 export function createExchangeService(deps: ExchangeDeps) {
   const { db, jobs, tokens, clientCache } = deps;
-  const pulls = createPullService(db, { clientCache, nudge: () => jobs.nudge() });
+  const pulls = createPullService(db, { clientCache, nudge: () => jobs.nudge(), reads: deps.reads });
   const pushes = createPushService(db, { maxRecords: deps.maxRecords, nudge: () => jobs.nudge() });
   const pushJob = createPushJob({ db, persons: deps.persons, clientCache });
-  jobs.register(PUSH_JOB, (job) => pushJob.run(job), { lockSeconds: 900 });
-  jobs.register(PULL_FILE_JOB, (job) => pulls.runFile(job), { lockSeconds: FILE_PULL_LOCK_SECONDS });
+  jobs.register(PUSH_JOB, (job) => pushJob.run(job));
+  jobs.register(PULL_FILE_JOB, (job) => pulls.runFile(job));
   jobs.addPeriodic('exchange.outputs-retention', OUTPUT_SWEEP_INTERVAL_MS, () => pulls.purgeExpired());
 
   /** Exchange logs are read by integration managers (integrations:read) and by the integration itself. */

@@ -72,6 +72,23 @@ export async function claimJob(
   return rows[0] ?? null;
 }
 
+/**
+ * The runner's heartbeat: the claim of a job this worker still runs lasts `seconds` more (never
+ * less than a handler's own renewal set).
+ */
+export async function heartbeatJob(
+  q: Queryable,
+  jobId: string,
+  workerId: string,
+  seconds: number,
+): Promise<void> {
+  await q.query(
+    `UPDATE jobs SET locked_until = GREATEST(locked_until, now() + make_interval(secs => $3))
+      WHERE id = $1 AND locked_by = $2 AND status = 'running'`,
+    [jobId, workerId, seconds],
+  );
+}
+
 /** A long job still at work pushes its claim forward, so no other worker takes it over. */
 export async function renewJobLock(q: Queryable, jobId: string, seconds: number): Promise<void> {
   await q.query(

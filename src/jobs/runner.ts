@@ -2,14 +2,12 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Database, isDatabaseUnavailable } from '../db/database.js';
-import { backoffDelayMs, claimJob, completeJob, failJob, type Job } from './queue.js';
+import { backoffDelayMs, claimJob, completeJob, failJob, heartbeatJob, type Job } from './queue.js';
 
 /** Thrown by a handler for a failure that retrying cannot fix: the job fails at once. */
 export class PermanentJobError extends Error {}
 
 export interface JobHandlerOptions {
-  /** How long a claim holds before another worker may take the job over (default 300 s). */
-  lockSeconds?: number;
   /** When to try again after failed attempt n, or null for never (default: backoff 5 s … 1 h). */
   retryAt?: (attempt: number, error: unknown) => Date | null;
 }
@@ -48,10 +46,16 @@ export class JobRunner {
   private pausedUntil = 0;
   private pauses = 0;
 
+  /**
+   * @param leaseSeconds how long a claim holds without a heartbeat: the runner renews it every
+   *   third of that while the handler runs, so a worker that died (kill -9, lost host) has its job
+   *   taken over after at most this long, and a live one never loses a long job.
+   */
   constructor(
     private readonly db: Database,
     private readonly log: FastifyBaseLogger | null,
     private readonly pollMs = 1_000,
+    private readonly leaseSeconds = 60,
   ) {}
 
   register(kind: string, handle: JobHandler, options: JobHandlerOptions = {}): void {
@@ -112,16 +116,27 @@ export class JobRunner {
   async runOne(): Promise<boolean> {
     const kinds = [...this.handlers.keys()];
     if (kinds.length === 0) return false;
-    const lock = Math.max(...[...this.handlers.values()].map((h) => h.options.lockSeconds ?? 300));
-    const job = await claimJob(this.db, kinds, this.workerId, lock);
+    const job = await claimJob(this.db, kinds, this.workerId, this.leaseSeconds);
     this.resumed();
     if (!job) return false;
     const registered = this.handlers.get(job.kind);
     if (!registered) return true;
+    const heartbeat = setInterval(
+      () => {
+        heartbeatJob(this.db, job.id, this.workerId, this.leaseSeconds).catch((err) =>
+          // A missed beat is harmless while the lease lasts; the next one tries again.
+          this.log?.debug({ err, job_id: job.id }, 'job heartbeat failed'),
+        );
+      },
+      (this.leaseSeconds * 1000) / 3,
+    );
+    heartbeat.unref();
     try {
       await registered.handle(job);
+      clearInterval(heartbeat);
       await completeJob(this.db, job.id, this.workerId);
     } catch (err) {
+      clearInterval(heartbeat);
       const retry =
         err instanceof PermanentJobError
           ? null

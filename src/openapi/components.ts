@@ -19,6 +19,7 @@ import * as households from '../registry/household-schemas.js';
 import * as persons from '../registry/person-schemas.js';
 import * as relationships from '../registry/relationships.js';
 import * as sessions from '../sessions/schemas.js';
+import * as stats from '../stats/schemas.js';
 import * as tenancy from '../tenancy/schemas.js';
 import * as users from '../users/schemas.js';
 import * as vocabulary from '../vocabulary/schemas.js';
@@ -46,6 +47,7 @@ const MODULES: readonly [prefix: string, module: Record<string, unknown>][] = [
   ['', tenancy],
   ['', vocabulary],
   ['', audit],
+  ['', stats],
   ['', geo],
   ['', extensions],
   ['', auth],

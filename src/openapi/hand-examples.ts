@@ -113,6 +113,86 @@ export const HAND_EXAMPLES: Record<string, unknown> = {
     name: 'Otieno–Achieng household',
     address: 'Plot 16, Manyatta, Kisumu',
   },
+  PersonStats: {
+    as_of: NOW,
+    total: 1_000_000,
+    active: 980_000,
+    by_status: [
+      { status: 'active', verification_status: 'provisional', count: 653_000 },
+      { status: 'active', verification_status: 'verified', count: 327_000 },
+      { status: 'archived', verification_status: 'provisional', count: 13_000 },
+      { status: 'archived', verification_status: 'verified', count: 7_000 },
+    ],
+    by_gender: [
+      { gender: '1', count: 482_000 },
+      { gender: '2', count: 491_000 },
+      { gender: null, count: 7_000 },
+    ],
+    by_age_band: [
+      { band: '0-4', count: 118_000 },
+      { band: '5-17', count: 301_000 },
+      { band: '18-59', count: 462_000 },
+      { band: '60+', count: 92_000 },
+      { band: 'unknown', count: 7_000 },
+    ],
+    by_registration_month: [
+      { month: '2026-01', count: 86_000 },
+      { month: '2026-02', count: 92_000 },
+      { month: '2026-03', count: 41_000 },
+    ],
+    withheld: [],
+  },
+  HouseholdStats: {
+    as_of: NOW,
+    total: 251_000,
+    by_status: [
+      { status: 'archived', count: 3_000 },
+      { status: 'provisional', count: 170_000 },
+      { status: 'verified', count: 78_000 },
+    ],
+  },
+  ConsentStats: {
+    as_of: NOW,
+    by_status: [
+      { status: 'active', count: 402_000 },
+      { status: 'expired', count: 21_000 },
+      { status: 'pending', count: 5_400 },
+      { status: 'withdrawn', count: 1_200 },
+    ],
+    by_vertical: [
+      { vertical_id: IDS.vertical, vertical_code: 'HEALTH', status: 'active', count: 402_000 },
+      { vertical_id: IDS.vertical, vertical_code: 'HEALTH', status: 'expired', count: 21_000 },
+    ],
+    expiring_within_days: 30,
+    expiring_soon: 12_400,
+    in_grace: 830,
+  },
+  ImportStats: {
+    as_of: NOW,
+    days: 30,
+    runs: 3,
+    by_status: [
+      { status: 'completed', count: 2 },
+      { status: 'failed', count: 1 },
+    ],
+    by_day: [
+      { day: '2026-03-02', count: 1 },
+      { day: '2026-03-12', count: 2 },
+    ],
+    rows_read: 25_000,
+    rows_created: 23_950,
+    rows_updated: 800,
+    rows_rejected: 250,
+  },
+  IntegrationStats: {
+    as_of: NOW,
+    total: 4,
+    by_status: [
+      { status: 'active', count: 2 },
+      { status: 'draft', count: 1 },
+      { status: 'requested', count: 1 },
+    ],
+  },
 };
 
 function dciHeader(action: string, total = 1) {

@@ -62,6 +62,11 @@ export const TAGS: { name: string; description: string }[] = [
     description: 'The per-tenant, hash-chained audit log of every call, and its verification.',
   },
   {
+    name: 'statistics',
+    description:
+      'Aggregate counts for the dashboard (persons, households, consents, imports, integrations), for the tenant’s staff only; breakdowns by a field the reader sees masked are withheld.',
+  },
+  {
     name: 'sessions',
     description:
       'People sign in: local accounts (password, TOTP) or OpenID Connect, into a browser session with a CSRF token.',

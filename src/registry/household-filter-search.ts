@@ -2,7 +2,8 @@ import { consentAllowsSql } from '../access/consent-filter.js';
 import { decideMany } from '../access/person-access.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
-import { requireTenant, tenantTx } from '../db/tx.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
+import { readTx, requireTenant } from '../db/tx.js';
 import type { VocabularyService } from '../vocabulary/service.js';
 import { findHouseholds } from './household-repo.js';
 import type { HouseholdView } from './household-schemas.js';
@@ -36,12 +37,17 @@ const SORT_COLUMN = { name: 'lower(h.household_name)', updated_at: 'h.updated_at
  * is seen through its leader's consent: for consent-bound callers, households whose leader has no
  * consent are neither returned nor counted.
  */
-export function createHouseholdFilterSearch(deps: { db: Database; vocabularies: VocabularyService }) {
-  const { db, vocabularies } = deps;
+export function createHouseholdFilterSearch(deps: {
+  db: Database;
+  vocabularies: VocabularyService;
+  /** Read replicas (absent, as in a unit of work: the primary). */
+  reads?: ReadReplicas;
+}) {
+  const { db, vocabularies, reads } = deps;
   return {
     async search(actor: Actor, f: HouseholdFilter): Promise<{ data: HouseholdView[]; total: number }> {
       const tenantId = requireTenant(actor);
-      return tenantTx(db, actor, async (tx) => {
+      return readTx(db, reads, actor, async (tx) => {
         const p = new Params();
         const tenant = p.add(tenantId);
         const where = [`h.tenant_id = ${tenant}`];

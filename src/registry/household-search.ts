@@ -2,7 +2,8 @@ import { assertSearchable, decideMany, mayMatch } from '../access/person-access.
 import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
-import { requireTenant, tenantTx } from '../db/tx.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
+import { readTx, requireTenant } from '../db/tx.js';
 import { AppError } from '../http/errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import { isUuid } from '../lib/ids.js';
@@ -26,13 +27,13 @@ interface Candidate {
  * Household search by area (descendants included), status and radius. A household is placed at
  * its own coordinates, or else at its area's centroid; both come from spatial indexes.
  */
-export function createHouseholdSearch(db: Database) {
+export function createHouseholdSearch(db: Database, reads?: ReadReplicas) {
   return {
     /** `name`: a case-insensitive part of the household name (used by the compatibility faces). */
     async search(actor: Actor, query: HouseholdSearchQuery & { limit: number; name?: string }) {
       const tenantId = requireTenant(actor);
       const radius = radiusOf(query);
-      return tenantTx(db, actor, async (tx) => {
+      return readTx(db, reads, actor, async (tx) => {
         const reader = await readerOf(tx, actor, tenantId);
         const p = new Params();
         const tenant = p.add(tenantId);

@@ -3,7 +3,8 @@ import { assertSearchable, decideMany, mayMatch } from '../access/person-access.
 import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
-import { requireTenant, tenantTx } from '../db/tx.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
+import { readTx, requireTenant } from '../db/tx.js';
 import type { TenantSettingsCache } from '../tenancy/settings.js';
 import type { VocabularyService } from '../vocabulary/service.js';
 import { identityKey } from './normalize.js';
@@ -46,12 +47,14 @@ export function createPersonFilterSearch(deps: {
   db: Database;
   settings: TenantSettingsCache;
   vocabularies: VocabularyService;
+  /** Read replicas (absent, as in a unit of work: the primary). */
+  reads?: ReadReplicas;
 }) {
-  const { db, vocabularies } = deps;
+  const { db, vocabularies, reads } = deps;
   return {
     async search(actor: Actor, f: PersonFilter): Promise<{ data: PersonView[]; total: number }> {
       const tenantId = requireTenant(actor);
-      return tenantTx(db, actor, async (tx) => {
+      return readTx(db, reads, actor, async (tx) => {
         const reader = await readerOf(tx, actor, tenantId);
         const p = new Params();
         const tenant = p.add(tenantId);

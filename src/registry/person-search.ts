@@ -2,9 +2,9 @@ import { assertSearchable, decideMany, mayMatch } from '../access/person-access.
 import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Queryable, Tx } from '../db/database.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
 import { trigramMatch } from '../db/trigram.js';
-
-import { requireTenant, tenantTx } from '../db/tx.js';
+import { readTx, requireTenant } from '../db/tx.js';
 import { AppError } from '../http/errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import { isUuid } from '../lib/ids.js';
@@ -99,12 +99,14 @@ export interface SearchDeps {
   db: Database;
   settings: TenantSettingsCache;
   vocabularies: VocabularyService;
+  /** Read replicas for the search itself (absent: the primary). */
+  reads?: ReadReplicas;
 }
 
 type Mode = 'distance' | 'score' | 'id';
 
 export function createPersonSearch(deps: SearchDeps) {
-  const { db, settings, vocabularies } = deps;
+  const { db, settings, vocabularies, reads } = deps;
 
   async function criterion(
     q: Tx,
@@ -186,7 +188,7 @@ export function createPersonSearch(deps: SearchDeps) {
     async search(actor: Actor, query: PersonSearchQuery & { limit: number }) {
       const tenantId = requireTenant(actor);
       const radius = radiusOf(query);
-      return tenantTx(db, actor, async (tx) => {
+      return readTx(db, reads, actor, async (tx) => {
         const reader = await readerOf(tx, actor, tenantId);
         const p = new Params();
         const tenant = p.add(tenantId);

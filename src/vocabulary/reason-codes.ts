@@ -1,44 +1,12 @@
 import { AppError } from '../http/errors.js';
 
-/**
- * Generic reason codes for state changes the seeds leave unenumerated (archive, restore,
- * integration, contract and webhook transitions, membership end): one fixed list that always
- * holds OTHER (docs/decisions/0005-reason-codes.md).
- */
-export const GENERIC_REASON_CODES = [
-  'OTHER',
-  'POLICY_VIOLATION',
-  'CONTRACT_EXPIRED',
-  'PARTNER_REQUEST',
-  'SECURITY_INCIDENT',
-  'REPLACED',
-  'DATA_ERROR',
-  'DUPLICATE_RECORD',
-  'DECEASED',
-  'CREATED_IN_ERROR',
-  'MOVED',
-  'VERIFIED',
-  'ROUTINE_REVIEW',
-] as const;
+import {
+  CONSENT_REJECTION_REASONS,
+  CONSENT_WITHDRAWAL_REASONS,
+  GENERIC_REASON_CODES,
+} from './reason-code-lists.js';
 
-export const CONSENT_REJECTION_REASONS = [
-  'IDENTITY_MISMATCH',
-  'EVIDENCE_INSUFFICIENT',
-  'SCOPE_INVALID',
-  'DUPLICATE_ACTIVE',
-  'OTHER',
-] as const;
-
-export const CONSENT_WITHDRAWAL_REASONS = [
-  'USER_REQUEST',
-  'CONSENT_EXPIRED',
-  'DATA_INACCURATE',
-  'LEGAL_REQUIREMENT',
-  'DUPLICATE_RECORD',
-  'SAFETY_RISK',
-  'SYSTEM_ERROR',
-  'OTHER',
-] as const;
+export { CONSENT_REJECTION_REASONS, CONSENT_WITHDRAWAL_REASONS, GENERIC_REASON_CODES };
 
 /**
  * Checks a reason code against its list and requires the text when the code is OTHER.

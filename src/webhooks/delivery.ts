@@ -1,9 +1,9 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
+import { asThirdParty } from '../access/reader.js';
 import { currentScopes, principalOf } from '../auth/authenticator.js';
 import type { ClientCache } from '../auth/client-cache.js';
-import type { Actor } from '../auth/principal.js';
 import type { WebhookConfig } from '../config.js';
 import type { Database, Tx } from '../db/database.js';
 import type { OutboxEvent } from '../events/dispatcher.js';
@@ -110,15 +110,14 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     const client = await clientCache.get(authClientId);
     if (!client?.active || !client.tenantActive || client.tenantId !== tenantId) return null;
     const principal = principalOf(client, currentScopes(client));
-    const actor: Actor = {
-      principal: { ...principal, consentBound: true, isRoot: false },
+    return asThirdParty({
+      principal,
       tenantId,
       correlationId,
       ip: null,
       sourceSystem: null,
       audit: { recorded: false },
-    };
-    return actor;
+    });
   }
 
   /** Contract fields for a person event, decided now; null unless a contract in force and consent allow. */

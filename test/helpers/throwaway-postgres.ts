@@ -36,8 +36,9 @@ export interface ThrowawayPostgres {
 /**
  * A PostgreSQL server of its own in a temporary folder, for tests that stop and start it.
  * initdb refuses to run as root, so as root every server command runs as the `postgres` user.
+ * With `standbyOf`, a streaming hot standby of that server (pg_basebackup -R) instead of initdb.
  */
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(standbyOf?: ThrowawayPostgres): Promise<ThrowawayPostgres> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-pg-'));
   const data = path.join(dir, 'data');
   const port = await freePort();
@@ -49,7 +50,25 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
       : [path.join(PG_BIN, bin), args];
     execFileSync(cmd, argv, { stdio: 'pipe', cwd: dir });
   };
-  run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  if (standbyOf) {
+    // A streaming standby: a base backup of the primary with its connection written (-R).
+    run('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(standbyOf.port),
+      '-U',
+      'postgres',
+      '-D',
+      data,
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
+  } else {
+    run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  }
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40`;
   const start = () => run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-o', options, '-w', 'start']);
   const stop = (mode: 'fast' | 'immediate' = 'fast') => run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);

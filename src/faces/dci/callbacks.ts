@@ -268,7 +268,6 @@ export function registerCallbackWorker(jobs: JobRunner, deps: CallbackDeps): voi
       if (p.callback_id) await deliver(tenantId, p.callback_id);
     },
     {
-      lockSeconds: Math.ceil(webhook.timeoutMs / 1000) + 120,
       retryAt: (attempt) =>
         new Date(Date.now() + backoffDelayMs(attempt, webhook.retryBaseMs, 12 * 3600 * 1000)),
     },

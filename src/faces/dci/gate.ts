@@ -1,3 +1,4 @@
+import { asThirdParty } from '../../access/reader.js';
 import type { Actor } from '../../auth/principal.js';
 import type { Config } from '../../config.js';
 import type { Tx } from '../../db/database.js';
@@ -13,7 +14,7 @@ import { rememberMessage } from './txn-repo.js';
  * consent is never returned, counted or notified, whatever the caller's roles).
  */
 export function dciActor(actor: Actor): Actor {
-  return { ...actor, principal: { ...actor.principal, consentBound: true, isRoot: false } };
+  return asThirdParty(actor);
 }
 
 export interface Admitted {

@@ -18,7 +18,7 @@ export function boundDatabase(tx: Tx, kind: Database['kind']): Database {
       }
       return fn(tx);
     },
-    stats: () => ({ total: 1, idle: 0, waiting: 0 }),
+    stats: () => ({ total: 1, idle: 0, waiting: 0, max: 1, acquired: 0, waitSeconds: 0, waitTimeouts: 0 }),
     close: async () => {},
   };
 }

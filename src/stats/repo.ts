@@ -1,0 +1,97 @@
+import type { Queryable } from '../db/database.js';
+
+/**
+ * Reads of the dashboard statistics: counters kept by triggers (migrations/0060) for the large
+ * tables, index range counts for time-dependent figures, plain GROUP BY for the small tables.
+ */
+
+export interface PersonCountRow {
+  facet: 'all' | 'gender' | 'birth_month' | 'registered_month';
+  value: string | null;
+  status: string;
+  verification_status: string;
+  n: number;
+}
+
+export async function personCounts(
+  q: Queryable,
+  tenantId: string,
+  facets: readonly PersonCountRow['facet'][],
+): Promise<PersonCountRow[]> {
+  const { rows } = await q.query<PersonCountRow>(
+    `SELECT facet, value, status, verification_status, n::int AS n
+       FROM person_counts WHERE tenant_id = $1 AND facet = ANY($2::text[]) AND n <> 0`,
+    [tenantId, facets],
+  );
+  return rows;
+}
+
+export async function householdCounts(q: Queryable, tenantId: string) {
+  const { rows } = await q.query<{ status: string; n: number }>(
+    `SELECT status, n::int AS n FROM household_counts WHERE tenant_id = $1 AND n <> 0 ORDER BY status`,
+    [tenantId],
+  );
+  return rows;
+}
+
+/** verticals null: every vertical of the tenant. */
+export async function consentCounts(q: Queryable, tenantId: string, verticals: readonly string[] | null) {
+  const { rows } = await q.query<{ vertical_id: string; vertical_code: string; status: string; n: number }>(
+    `SELECT c.vertical_id, v.code AS vertical_code, c.status, c.n::int AS n
+       FROM consent_counts c JOIN verticals v ON v.tenant_id = c.tenant_id AND v.id = c.vertical_id
+      WHERE c.tenant_id = $1 AND c.n <> 0 AND ($2::uuid[] IS NULL OR c.vertical_id = ANY($2::uuid[]))
+      ORDER BY v.code, c.status`,
+    [tenantId, verticals],
+  );
+  return rows;
+}
+
+/** Active consents ending within the window, and consents in their grace period, right now. */
+export async function consentDeadlines(
+  q: Queryable,
+  tenantId: string,
+  verticals: readonly string[] | null,
+  days: number,
+) {
+  const { rows } = await q.query<{ expiring: number; grace: number }>(
+    `SELECT (SELECT count(*)::int FROM consents
+              WHERE tenant_id = $1 AND status = 'active'
+                AND active_until > now() AND active_until <= now() + make_interval(days => $3)
+                AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS expiring,
+            (SELECT count(*)::int FROM consents
+              WHERE tenant_id = $1 AND grace_until > now()
+                AND (status = 'expired' OR (status = 'active' AND active_until <= now()))
+                AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS grace`,
+    [tenantId, verticals, days],
+  );
+  return rows[0] ?? { expiring: 0, grace: 0 };
+}
+
+export async function importRuns(q: Queryable, tenantId: string, days: number) {
+  const { rows } = await q.query<{
+    status: string;
+    day: string;
+    runs: number;
+    rows_read: number;
+    rows_created: number;
+    rows_updated: number;
+    rows_rejected: number;
+  }>(
+    `SELECT status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS runs,
+            sum(rows_read)::int AS rows_read, sum(rows_created)::int AS rows_created,
+            sum(rows_updated)::int AS rows_updated, sum(rows_rejected)::int AS rows_rejected
+       FROM person_imports
+      WHERE tenant_id = $1 AND created_at > now() - make_interval(days => $2)
+      GROUP BY 1, 2 ORDER BY 2, 1`,
+    [tenantId, days],
+  );
+  return rows;
+}
+
+export async function integrationCounts(q: Queryable, tenantId: string) {
+  const { rows } = await q.query<{ status: string; n: number }>(
+    `SELECT status, count(*)::int AS n FROM integrations WHERE tenant_id = $1 GROUP BY status ORDER BY status`,
+    [tenantId],
+  );
+  return rows;
+}
