@@ -7855,19 +7855,7 @@ export interface components {
             extension?: {
                 [key: string]: unknown;
             };
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
@@ -8171,19 +8159,7 @@ export interface components {
             extension?: {
                 [key: string]: unknown;
             };
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
@@ -8305,6 +8281,20 @@ export interface components {
                 prev: string | null;
             };
         };
+        V2Meta: {
+            versionId: string;
+            lastUpdated: string;
+            /** @description the system of the last write: its X-Source-System, else the client’s configured source, else urn:hearth:api-client:{client_id} */
+            source: string | null;
+            /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
+            security?: {
+                system: string;
+                code: string;
+                display: string;
+            }[];
+            /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
+            masked?: string[];
+        };
         /**
          * @example {
          *       "type": "Program",
@@ -8354,19 +8344,7 @@ export interface components {
                 start?: string;
                 end?: string;
             };
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
@@ -8414,19 +8392,7 @@ export interface components {
             enrollmentDate?: string;
             exitDate?: string;
             exitReason?: string;
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
