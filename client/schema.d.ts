@@ -1840,6 +1840,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant’s consents as a work queue: awaiting verification, expiring, in grace
+         * @description Staff only (a consent-bound caller gets 403: it reads consents per person). Filter with `status=pending` for the verification queue, `expiring_before` for renewals due, `in_grace=true` for consents past their end that still allow reads. A client limited to verticals sees only theirs. Ordered by consent id (oldest first), in pages of `limit` with `next_cursor`.
+         *
+         *     **Who may call:** token or session with `consents:read`. Roles: `registrar`, `reviewer`, `auditor` and admins.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/consents/{consent_id}": {
         parameters: {
             query?: never;
@@ -3184,91 +3206,8 @@ export interface components {
          *     }
          */
         AccessPolicyPatch: {
-            /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
-            field_classification?: {
-                person_id?: components["schemas"]["Classification"];
-                system_guid?: components["schemas"]["Classification"];
-                full_name?: components["schemas"]["Classification"];
-                status?: components["schemas"]["Classification"];
-                verification_status?: components["schemas"]["Classification"];
-                version_id?: components["schemas"]["Classification"];
-                created_at?: components["schemas"]["Classification"];
-                updated_at?: components["schemas"]["Classification"];
-                given_name?: components["schemas"]["Classification"];
-                family_name?: components["schemas"]["Classification"];
-                additional_name?: components["schemas"]["Classification"];
-                date_of_birth?: components["schemas"]["Classification"];
-                birth_date_estimated?: components["schemas"]["Classification"];
-                age_estimate?: components["schemas"]["Classification"];
-                gender?: components["schemas"]["Classification"];
-                birth_place?: components["schemas"]["Classification"];
-                address?: components["schemas"]["Classification"];
-                geo_id?: components["schemas"]["Classification"];
-                household_id?: components["schemas"]["Classification"];
-                extensions?: components["schemas"]["Classification"];
-                identities?: components["schemas"]["Classification"];
-                provenance?: components["schemas"]["Classification"];
-                verified_by?: components["schemas"]["Classification"];
-                verified_at?: components["schemas"]["Classification"];
-                archived_at?: components["schemas"]["Classification"];
-                memberships?: components["schemas"]["Classification"];
-                relationships?: components["schemas"]["Classification"];
-                "identities.identity_number"?: components["schemas"]["Classification"];
-                contacts?: components["schemas"]["Classification"];
-                position?: components["schemas"]["Classification"];
-                "household.household_name"?: components["schemas"]["Classification"];
-                "household.leader_id"?: components["schemas"]["Classification"];
-                "household.status"?: components["schemas"]["Classification"];
-                "household.group_kind"?: components["schemas"]["Classification"];
-                "household.member_count"?: components["schemas"]["Classification"];
-                "household.members"?: components["schemas"]["Classification"];
-                "household.geo_id"?: components["schemas"]["Classification"];
-                "household.address"?: components["schemas"]["Classification"];
-                "household.extensions"?: components["schemas"]["Classification"];
-                "household.provenance"?: components["schemas"]["Classification"];
-                "household.geo_lat"?: components["schemas"]["Classification"];
-                "household.geo_lon"?: components["schemas"]["Classification"];
-                "household.geo_accuracy"?: components["schemas"]["Classification"];
-                "household.geo_captured_at"?: components["schemas"]["Classification"];
-            };
-            /** @description overrides of the role × classification table (basic fields are always shown) */
-            role_field_access?: {
-                /** @description default personal: registration, sensitive: registration */
-                tenant_admin?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                registrar?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                reviewer?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: consent, sensitive: never */
-                auditor?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: never, sensitive: never */
-                approver?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-            };
+            field_classification?: components["schemas"]["FieldClassificationOverrides"];
+            role_field_access?: components["schemas"]["RoleFieldAccessOverrides"];
             separation_of_duties?: boolean;
         };
         /**
@@ -3697,6 +3636,40 @@ export interface components {
          */
         ConsentList: {
             data: components["schemas"]["Consent"][];
+        };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "consent_id": "0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60",
+         *           "person_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
+         *           "vertical_id": "0192f0c4-9b30-7e5c-9f40-7c3d4e5f6071",
+         *           "status": "active",
+         *           "active_from": "2026-03-14T09:30:00Z",
+         *           "active_until": null,
+         *           "grace_until": null,
+         *           "capture_mode": "offline",
+         *           "captured_by": "kisumu-registrar",
+         *           "captured_at": "2026-03-14T09:30:00Z",
+         *           "verified_by": null,
+         *           "verified_at": null,
+         *           "rejected_by": null,
+         *           "rejected_at": null,
+         *           "withdrawn_at": null,
+         *           "expired_at": null,
+         *           "reason_code": "OTHER",
+         *           "version_id": 3,
+         *           "created_at": "2026-03-14T09:30:00Z",
+         *           "updated_at": "2026-03-14T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "WyIwMTkyZjBjNC03YjFlLTdjM2EtOWQyZS01YTFiMmMzZDRlNWYiXQ"
+         *     }
+         */
+        ConsentPage: {
+            data: components["schemas"]["Consent"][];
+            /** @description pass as cursor for the next page; null at the end */
+            next_cursor: string | null;
         };
         /**
          * @example {
@@ -4603,6 +4576,53 @@ export interface components {
          */
         ExtensionSchemaList: {
             data: components["schemas"]["ExtensionSchema"][];
+        };
+        /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
+        FieldClassificationOverrides: {
+            person_id?: components["schemas"]["Classification"];
+            system_guid?: components["schemas"]["Classification"];
+            full_name?: components["schemas"]["Classification"];
+            status?: components["schemas"]["Classification"];
+            verification_status?: components["schemas"]["Classification"];
+            version_id?: components["schemas"]["Classification"];
+            created_at?: components["schemas"]["Classification"];
+            updated_at?: components["schemas"]["Classification"];
+            given_name?: components["schemas"]["Classification"];
+            family_name?: components["schemas"]["Classification"];
+            additional_name?: components["schemas"]["Classification"];
+            date_of_birth?: components["schemas"]["Classification"];
+            birth_date_estimated?: components["schemas"]["Classification"];
+            age_estimate?: components["schemas"]["Classification"];
+            gender?: components["schemas"]["Classification"];
+            birth_place?: components["schemas"]["Classification"];
+            address?: components["schemas"]["Classification"];
+            geo_id?: components["schemas"]["Classification"];
+            household_id?: components["schemas"]["Classification"];
+            extensions?: components["schemas"]["Classification"];
+            identities?: components["schemas"]["Classification"];
+            provenance?: components["schemas"]["Classification"];
+            verified_by?: components["schemas"]["Classification"];
+            verified_at?: components["schemas"]["Classification"];
+            archived_at?: components["schemas"]["Classification"];
+            memberships?: components["schemas"]["Classification"];
+            relationships?: components["schemas"]["Classification"];
+            "identities.identity_number"?: components["schemas"]["Classification"];
+            contacts?: components["schemas"]["Classification"];
+            position?: components["schemas"]["Classification"];
+            "household.household_name"?: components["schemas"]["Classification"];
+            "household.leader_id"?: components["schemas"]["Classification"];
+            "household.status"?: components["schemas"]["Classification"];
+            "household.group_kind"?: components["schemas"]["Classification"];
+            "household.member_count"?: components["schemas"]["Classification"];
+            "household.members"?: components["schemas"]["Classification"];
+            "household.geo_id"?: components["schemas"]["Classification"];
+            "household.address"?: components["schemas"]["Classification"];
+            "household.extensions"?: components["schemas"]["Classification"];
+            "household.provenance"?: components["schemas"]["Classification"];
+            "household.geo_lat"?: components["schemas"]["Classification"];
+            "household.geo_lon"?: components["schemas"]["Classification"];
+            "household.geo_accuracy"?: components["schemas"]["Classification"];
+            "household.geo_captured_at"?: components["schemas"]["Classification"];
         };
         FieldError: {
             field: string;
@@ -7087,6 +7107,44 @@ export interface components {
              */
             decision: "reviewed" | "returned";
         };
+        /** @description overrides of the role × classification table (basic fields are always shown) */
+        RoleFieldAccessOverrides: {
+            /** @description default personal: registration, sensitive: registration */
+            tenant_admin?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: registration, sensitive: registration */
+            registrar?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: registration, sensitive: registration */
+            reviewer?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: consent, sensitive: never */
+            auditor?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+            /** @description default personal: never, sensitive: never */
+            approver?: {
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                personal?: "registration" | "consent" | "never";
+                /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
+                sensitive?: "registration" | "consent" | "never";
+            };
+        };
         /**
          * @example {
          *       "client_id": "pesa-payments-pull",
@@ -7351,91 +7409,8 @@ export interface components {
             default_phone_country?: string;
             /** @description people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in */
             require_totp?: boolean;
-            /** @description overrides of the default classification of person fields (household fields as household.<field>); staff see each classification as the role table says, third parties see their contract fields */
-            field_classification?: {
-                person_id?: components["schemas"]["Classification"];
-                system_guid?: components["schemas"]["Classification"];
-                full_name?: components["schemas"]["Classification"];
-                status?: components["schemas"]["Classification"];
-                verification_status?: components["schemas"]["Classification"];
-                version_id?: components["schemas"]["Classification"];
-                created_at?: components["schemas"]["Classification"];
-                updated_at?: components["schemas"]["Classification"];
-                given_name?: components["schemas"]["Classification"];
-                family_name?: components["schemas"]["Classification"];
-                additional_name?: components["schemas"]["Classification"];
-                date_of_birth?: components["schemas"]["Classification"];
-                birth_date_estimated?: components["schemas"]["Classification"];
-                age_estimate?: components["schemas"]["Classification"];
-                gender?: components["schemas"]["Classification"];
-                birth_place?: components["schemas"]["Classification"];
-                address?: components["schemas"]["Classification"];
-                geo_id?: components["schemas"]["Classification"];
-                household_id?: components["schemas"]["Classification"];
-                extensions?: components["schemas"]["Classification"];
-                identities?: components["schemas"]["Classification"];
-                provenance?: components["schemas"]["Classification"];
-                verified_by?: components["schemas"]["Classification"];
-                verified_at?: components["schemas"]["Classification"];
-                archived_at?: components["schemas"]["Classification"];
-                memberships?: components["schemas"]["Classification"];
-                relationships?: components["schemas"]["Classification"];
-                "identities.identity_number"?: components["schemas"]["Classification"];
-                contacts?: components["schemas"]["Classification"];
-                position?: components["schemas"]["Classification"];
-                "household.household_name"?: components["schemas"]["Classification"];
-                "household.leader_id"?: components["schemas"]["Classification"];
-                "household.status"?: components["schemas"]["Classification"];
-                "household.group_kind"?: components["schemas"]["Classification"];
-                "household.member_count"?: components["schemas"]["Classification"];
-                "household.members"?: components["schemas"]["Classification"];
-                "household.geo_id"?: components["schemas"]["Classification"];
-                "household.address"?: components["schemas"]["Classification"];
-                "household.extensions"?: components["schemas"]["Classification"];
-                "household.provenance"?: components["schemas"]["Classification"];
-                "household.geo_lat"?: components["schemas"]["Classification"];
-                "household.geo_lon"?: components["schemas"]["Classification"];
-                "household.geo_accuracy"?: components["schemas"]["Classification"];
-                "household.geo_captured_at"?: components["schemas"]["Classification"];
-            };
-            /** @description overrides of the role × classification table (basic fields are always shown) */
-            role_field_access?: {
-                /** @description default personal: registration, sensitive: registration */
-                tenant_admin?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                registrar?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: registration, sensitive: registration */
-                reviewer?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: consent, sensitive: never */
-                auditor?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-                /** @description default personal: never, sensitive: never */
-                approver?: {
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    personal?: "registration" | "consent" | "never";
-                    /** @description registration: while no consent of the reader’s verticals is decided yet and under consent; consent: only under an active (or grace) consent; never: always masked */
-                    sensitive?: "registration" | "consent" | "never";
-                };
-            };
+            field_classification?: components["schemas"]["FieldClassificationOverrides"];
+            role_field_access?: components["schemas"]["RoleFieldAccessOverrides"];
             /** @description true (default): a client cannot verify a person, household or consent it registered or captured itself; false relaxes this for small teams */
             separation_of_duties?: boolean;
         };
@@ -9743,6 +9718,7 @@ export interface components {
         /** @description area; its descendant areas are included */
         querygeo_id: string;
         relationship_id: string;
+        queryvertical_id: string;
         /** @description Program/{system}|{value} */
         queryprogram: string;
         tenant_id: string;
@@ -9755,7 +9731,6 @@ export interface components {
         querylat: number;
         querylon: number;
         queryradius_km: number;
-        queryvertical_id: string;
         import_id: string;
         /** @description public id */
         query_id: string;
@@ -12856,6 +12831,40 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+        };
+    };
+    listConsents: {
+        parameters: {
+            query?: {
+                /** @description page size (≤ 200) */
+                limit?: components["parameters"]["querylimit"];
+                /** @description opaque cursor from next_cursor of the previous page */
+                cursor?: components["parameters"]["querycursor"];
+                /** @description e.g. pending: awaiting verification */
+                status?: "pending" | "active" | "rejected" | "expired" | "withdrawn";
+                vertical_id?: components["parameters"]["queryvertical_id"];
+                /** @description active consents whose period ends before this time (renewal work list) */
+                expiring_before?: string;
+                /** @description consents past their end and still inside their grace period */
+                in_grace?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of Consent (pass next_cursor as cursor for the next) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
         };
     };
     getConsent: {

@@ -1,7 +1,6 @@
 // Dashboard statistics (issue 16, decision 0101): counts kept by triggers follow every write,
 // another tenant's rows are never counted, and breakdowns follow the reader's access policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ageBandOf } from '../src/stats/service.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { ahead, consentKit, DAY } from './helpers/consent.js';
 import { contractedIntegration } from './helpers/integration.js';
@@ -105,17 +104,6 @@ describe('person statistics', () => {
     expect(refused.statusCode, refused.body).toBe(403);
     expect(refused.json().code).toBe('ERR_SEC_FORBIDDEN');
     expect((await call(t.app, null, 'GET', '/api/v1/stats/persons')).statusCode).toBe(401);
-  });
-
-  it('derive the age band from the month of birth', () => {
-    const today = new Date(Date.UTC(2026, 2, 14));
-    expect(ageBandOf('2021-04', today)).toBe('0-4');
-    expect(ageBandOf('2021-03', today)).toBe('5-17');
-    expect(ageBandOf('2026-04', today)).toBe('unknown');
-    expect(ageBandOf('2008-03', today)).toBe('18-59');
-    expect(ageBandOf('1966-04', today)).toBe('18-59');
-    expect(ageBandOf('1966-03', today)).toBe('60+');
-    expect(ageBandOf(null, today)).toBe('unknown');
   });
 });
 

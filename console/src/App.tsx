@@ -3,6 +3,7 @@ import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useSession } from './api/session';
 import { Shell } from './layout/Shell';
 import { AuditLog } from './pages/AuditLog';
+import { ConsentQueue } from './pages/ConsentQueue';
 import { Dashboard } from './pages/Dashboard';
 import { HouseholdDetail } from './pages/HouseholdDetail';
 import { HouseholdNew } from './pages/HouseholdNew';
@@ -14,6 +15,7 @@ import { PersonDetail } from './pages/PersonDetail';
 import { PersonNew } from './pages/PersonNew';
 import { Persons } from './pages/Persons';
 import { SignIn } from './pages/SignIn';
+import { Users } from './pages/Users';
 
 export function App() {
   const { session, loading } = useSession();
@@ -50,7 +52,9 @@ export function App() {
         <Route path="imports" element={<Imports />} />
         <Route path="imports/:importId" element={<ImportRun />} />
         <Route path="integrations" element={<Integrations />} />
+        <Route path="consents" element={<ConsentQueue />} />
         <Route path="admin/audit" element={<AuditLog />} />
+        <Route path="admin/users" element={<Users />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -56,6 +56,49 @@ export async function listConsents(
   return rows;
 }
 
+export interface ConsentQueueFilter {
+  status: string | null;
+  verticalId: string | null;
+  /** Active consents whose period ends before this time. */
+  expiringBefore: Date | null;
+  /** Consents past their end, still inside their grace period. */
+  inGrace: boolean;
+  verticalIds: readonly string[] | null;
+  afterId: string | null;
+  limit: number;
+}
+
+/** The tenant's consents in id order (keyset by id), filtered for a work queue. */
+export async function listConsentQueue(
+  q: Queryable,
+  tenantId: string,
+  f: ConsentQueueFilter,
+): Promise<ConsentRow[]> {
+  const { rows } = await q.query<ConsentRow>(
+    `SELECT * FROM consents
+      WHERE tenant_id = $1
+        AND ($2::text IS NULL OR status = $2)
+        AND ($3::uuid IS NULL OR vertical_id = $3)
+        AND ($4::timestamptz IS NULL OR (status = 'active' AND active_until IS NOT NULL AND active_until < $4))
+        AND (NOT $5::boolean OR (active_until <= now() AND grace_until > now() AND status IN ('active', 'expired')))
+        AND ($6::uuid[] IS NULL OR vertical_id = ANY($6::uuid[]))
+        AND ($7::uuid IS NULL OR id > $7)
+      ORDER BY id
+      LIMIT $8`,
+    [
+      tenantId,
+      f.status,
+      f.verticalId,
+      f.expiringBefore?.toISOString() ?? null,
+      f.inGrace,
+      f.verticalIds,
+      f.afterId,
+      f.limit + 1,
+    ],
+  );
+  return rows;
+}
+
 export async function insertConsent(
   q: Queryable,
   c: Omit<ConsentRow, 'created_at' | 'updated_at' | 'captured_at'>,

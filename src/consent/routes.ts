@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from 'typebox';
-import { errorResponses, Uuid } from '../http/schemas.js';
+import { errorResponses, Page, Uuid } from '../http/schemas.js';
 import { ATTACHMENT_TYPES } from './attachments.js';
 import {
   Attachment,
@@ -8,6 +8,7 @@ import {
   Consent,
   ConsentCapture,
   ConsentExpire,
+  ConsentQueueQuery,
   ConsentReject,
   ConsentRenew,
   ConsentVerify,
@@ -62,6 +63,25 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => ({
       data: await consents.listForPerson(request.actor!, request.params.person_id, request.query),
     }),
+  );
+
+  app.get(
+    '/api/v1/consents',
+    {
+      config: { auth: { scopes: ['consents:read'] } },
+      schema: {
+        tags,
+        summary: 'The tenant’s consents as a work queue: awaiting verification, expiring, in grace',
+        description:
+          'Staff only (a consent-bound caller gets 403: it reads consents per person). Filter with ' +
+          '`status=pending` for the verification queue, `expiring_before` for renewals due, `in_grace=true` ' +
+          'for consents past their end that still allow reads. A client limited to verticals sees only theirs. ' +
+          'Ordered by consent id (oldest first), in pages of `limit` with `next_cursor`.',
+        querystring: ConsentQueueQuery,
+        response: { 200: Page(Consent) },
+      },
+    },
+    async (request) => consents.queue(request.actor!, request.query),
   );
 
   app.get(

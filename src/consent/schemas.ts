@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Body, DateTime, Nullable, Uuid } from '../http/schemas.js';
+import { Body, DateTime, Nullable, PageQuery, Uuid } from '../http/schemas.js';
 import { CONSENT_REJECTION_REASONS, CONSENT_WITHDRAWAL_REASONS } from '../vocabulary/reason-codes.js';
 
 export const CONSENT_STATUSES = ['pending', 'active', 'rejected', 'expired', 'withdrawn'] as const;
@@ -128,3 +128,18 @@ export const Attachment = Type.Object({
   created_at: DateTime(),
 });
 export type Attachment = Static<typeof Attachment>;
+
+export const ConsentQueueQuery = Type.Object({
+  ...PageQuery,
+  status: Type.Optional(
+    Type.String({ enum: [...CONSENT_STATUSES], description: 'e.g. pending: awaiting verification' }),
+  ),
+  vertical_id: Type.Optional(Uuid()),
+  expiring_before: Type.Optional(
+    DateTime('active consents whose period ends before this time (renewal work list)'),
+  ),
+  in_grace: Type.Optional(
+    Type.Boolean({ description: 'consents past their end and still inside their grace period' }),
+  ),
+});
+export type ConsentQueueQuery = Static<typeof ConsentQueueQuery>;

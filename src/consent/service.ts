@@ -1,5 +1,6 @@
 import { maskValue } from '../access/classification.js';
 import { type Purpose, readablePerson } from '../access/person-access.js';
+import { assertStaffQueue } from '../access/queue-access.js';
 import { readerOf } from '../access/reader.js';
 import { assertSeparateDuties } from '../access/separation.js';
 import { auditOf, recordAudit } from '../audit/audit.js';
@@ -8,6 +9,7 @@ import type { Database, Tx } from '../db/database.js';
 import { requireTenant, tenantTx } from '../db/tx.js';
 import type { EventType } from '../events/outbox.js';
 import { AppError, forbidden, notFound, stateConflict } from '../http/errors.js';
+import { decodeIdCursor, pageOf } from '../http/pagination.js';
 import { uuidv7 } from '../lib/ids.js';
 import { rule } from '../registry/person-input.js';
 import { findPerson } from '../registry/person-repo.js';
@@ -25,6 +27,7 @@ import type {
   Consent,
   ConsentCapture,
   ConsentExpire,
+  ConsentQueueQuery,
   ConsentReject,
   ConsentRenew,
   ConsentVerify,
@@ -185,6 +188,29 @@ export function createConsentService(deps: ConsentDeps) {
           verticalIds: limited,
         });
         return rows.map(consentOut);
+      });
+    },
+
+    /** The tenant's consents as a staff work queue (pending verification, expiring, in grace). */
+    async queue(actor: Actor, query: ConsentQueueQuery) {
+      const tenantId = requireTenant(actor);
+      return tenantTx(db, actor, async (tx) => {
+        assertStaffQueue(await readerOf(tx, actor, tenantId), 'the consent list');
+        const limit = query.limit ?? 50;
+        const rows = await repo.listConsentQueue(tx, tenantId, {
+          status: query.status ?? null,
+          verticalId: query.vertical_id ?? null,
+          expiringBefore: query.expiring_before ? new Date(query.expiring_before) : null,
+          inGrace: query.in_grace ?? false,
+          verticalIds:
+            actor.principal.isRoot || actor.principal.verticalIds.length === 0
+              ? null
+              : actor.principal.verticalIds,
+          afterId: decodeIdCursor(query.cursor),
+          limit,
+        });
+        const page = pageOf(rows, limit, (r) => [r.id]);
+        return { data: page.data.map(consentOut), next_cursor: page.next_cursor };
       });
     },
 

@@ -13,14 +13,28 @@ export interface PersonCountRow {
   n: number;
 }
 
+/**
+ * The counters of the given facets, summed per cell. Birth months become age bands here (age in
+ * completed years today, UTC, of someone born on the first of that month): a few rows leave the
+ * database instead of one per month of birth.
+ */
 export async function personCounts(
   q: Queryable,
   tenantId: string,
   facets: readonly PersonCountRow['facet'][],
 ): Promise<PersonCountRow[]> {
   const { rows } = await q.query<PersonCountRow>(
-    `SELECT facet, value, status, verification_status, n::int AS n
-       FROM person_counts WHERE tenant_id = $1 AND facet = ANY($2::text[]) AND n <> 0`,
+    `SELECT facet, value, status, verification_status, sum(n)::int AS n FROM (
+       SELECT facet, status, verification_status, n,
+              CASE WHEN facet <> 'birth_month' THEN value
+                   WHEN value IS NULL THEN 'unknown'
+                   ELSE (SELECT CASE WHEN a < 0 THEN 'unknown' WHEN a < 5 THEN '0-4' WHEN a < 18 THEN '5-17'
+                                     WHEN a < 60 THEN '18-59' ELSE '60+' END
+                           FROM extract(year FROM age((now() AT TIME ZONE 'UTC')::date,
+                                                      to_date(value || '-01', 'YYYY-MM-DD'))) AS a)
+              END AS value
+         FROM person_counts WHERE tenant_id = $1 AND facet = ANY($2::text[]) AND n <> 0) c
+      GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0`,
     [tenantId, facets],
   );
   return rows;
@@ -59,8 +73,10 @@ export async function consentDeadlines(
                 AND active_until > now() AND active_until <= now() + make_interval(days => $3)
                 AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS expiring,
             (SELECT count(*)::int FROM consents
-              WHERE tenant_id = $1 AND grace_until > now()
-                AND (status = 'expired' OR (status = 'active' AND active_until <= now()))
+              WHERE tenant_id = $1 AND status = 'expired' AND grace_until > now()
+                AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
+            + (SELECT count(*)::int FROM consents
+              WHERE tenant_id = $1 AND status = 'active' AND active_until <= now() AND grace_until > now()
                 AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS grace`,
     [tenantId, verticals, days],
   );

@@ -19,18 +19,6 @@ const REGISTRATION_MONTHS = 12;
 
 type AgeBand = (typeof AGE_BANDS)[number];
 
-/** Age in completed years today of someone born in that month (counted from its first day). */
-export function ageBandOf(birthMonth: string | null, today: Date): AgeBand {
-  if (!birthMonth) return 'unknown';
-  const [y, m] = birthMonth.split('-').map(Number) as [number, number];
-  const age = today.getUTCFullYear() - y - (today.getUTCMonth() + 1 < m ? 1 : 0);
-  if (age < 0) return 'unknown';
-  if (age < 5) return '0-4';
-  if (age < 18) return '5-17';
-  if (age < 60) return '18-59';
-  return '60+';
-}
-
 /** The last n months as YYYY-MM (UTC), oldest first. */
 function lastMonths(n: number, today: Date): string[] {
   const out: string[] = [];
@@ -89,7 +77,7 @@ export function createStatsService(db: Database) {
           } else if (r.facet === 'registered_month' && r.value) add(months, r.value, r.n);
           else if (r.status !== 'active') continue;
           else if (r.facet === 'gender') add(gender, r.value, r.n);
-          else if (r.facet === 'birth_month') add(age, ageBandOf(r.value, now), r.n);
+          else if (r.facet === 'birth_month') add(age, r.value as AgeBand, r.n);
         }
         const withheld: PersonStats['withheld'] = [];
         if (!showGender) withheld.push('gender');

@@ -9,25 +9,23 @@ export const Classification = Type.Union([
   Type.Literal('sensitive'),
 ]);
 
-/** Every field a tenant may reclassify, each listed with its default (OpenAPI shows them all). */
-function FieldClassification() {
-  return Type.Object(
-    Object.fromEntries(
-      CLASSIFIED_FIELDS.map((f) => [
-        f,
-        Type.Optional(
-          Type.Union(Classification.anyOf, { description: `default ${DEFAULT_CLASSIFICATION[f]}` }),
-        ),
-      ]),
-    ),
-    {
-      additionalProperties: false,
-      description:
-        'overrides of the default classification of person fields (household fields as household.<field>); ' +
-        'staff see each classification as the role table says, third parties see their contract fields',
-    },
-  );
-}
+/** Every field a tenant may reclassify, each listed with its default (OpenAPI shows them all once). */
+export const FieldClassificationOverrides = Type.Object(
+  Object.fromEntries(
+    CLASSIFIED_FIELDS.map((f) => [
+      f,
+      Type.Optional(
+        Type.Union(Classification.anyOf, { description: `default ${DEFAULT_CLASSIFICATION[f]}` }),
+      ),
+    ]),
+  ),
+  {
+    additionalProperties: false,
+    description:
+      'overrides of the default classification of person fields (household fields as household.<field>); ' +
+      'staff see each classification as the role table says, third parties see their contract fields',
+  },
+);
 
 const Stage = Type.Union([Type.Literal('registration'), Type.Literal('consent'), Type.Literal('never')], {
   description:
@@ -36,35 +34,33 @@ const Stage = Type.Union([Type.Literal('registration'), Type.Literal('consent'),
 });
 
 /** The role × classification table: when each staff role sees personal and sensitive fields. */
-function RoleFieldAccess() {
-  return Type.Object(
-    Object.fromEntries(
-      STAFF_ROLES.map((role) => [
-        role,
-        Type.Optional(
-          Type.Object(
-            {
-              personal: Type.Optional(Stage),
-              sensitive: Type.Optional(Stage),
-            },
-            {
-              additionalProperties: false,
-              description: `default personal: ${DEFAULT_ROLE_ACCESS[role].personal}, sensitive: ${DEFAULT_ROLE_ACCESS[role].sensitive}`,
-            },
-          ),
+export const RoleFieldAccessOverrides = Type.Object(
+  Object.fromEntries(
+    STAFF_ROLES.map((role) => [
+      role,
+      Type.Optional(
+        Type.Object(
+          {
+            personal: Type.Optional(Stage),
+            sensitive: Type.Optional(Stage),
+          },
+          {
+            additionalProperties: false,
+            description: `default personal: ${DEFAULT_ROLE_ACCESS[role].personal}, sensitive: ${DEFAULT_ROLE_ACCESS[role].sensitive}`,
+          },
         ),
-      ]),
-    ),
-    {
-      additionalProperties: false,
-      description: 'overrides of the role × classification table (basic fields are always shown)',
-    },
-  );
-}
+      ),
+    ]),
+  ),
+  {
+    additionalProperties: false,
+    description: 'overrides of the role × classification table (basic fields are always shown)',
+  },
+);
 
 export const AccessPolicyPatch = Body({
-  field_classification: Type.Optional(FieldClassification()),
-  role_field_access: Type.Optional(RoleFieldAccess()),
+  field_classification: Type.Optional(FieldClassificationOverrides),
+  role_field_access: Type.Optional(RoleFieldAccessOverrides),
   separation_of_duties: Type.Optional(Type.Boolean()),
 });
 export type AccessPolicyPatch = Static<typeof AccessPolicyPatch>;
@@ -113,8 +109,8 @@ export const TenantSettings = Type.Object(
           'people of the tenant must sign in with a second factor (TOTP); they enrol at their next sign-in',
       }),
     ),
-    field_classification: Type.Optional(FieldClassification()),
-    role_field_access: Type.Optional(RoleFieldAccess()),
+    field_classification: Type.Optional(FieldClassificationOverrides),
+    role_field_access: Type.Optional(RoleFieldAccessOverrides),
     separation_of_duties: Type.Optional(
       Type.Boolean({
         description:

@@ -145,12 +145,18 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
       .nth(1)
       .setInputFiles({ name: 'id-card.png', mimeType: 'image/png', buffer: png });
     await page.getByRole('button', { name: 'Capture consent' }).click();
+    await page.getByTestId('consent-row').first().getByText('Pending').waitFor();
+    const personId = page.url().split('/').pop()!;
+    // The reviewer's work list shows the pending consent; its link leads back to the person.
+    await page.getByRole('link', { name: 'Consents', exact: true }).click();
+    await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+    await page.getByRole('link', { name: personId.slice(0, 8) }).click();
+    await page.getByRole('tab', { name: 'Consents' }).click();
     const row = page.getByTestId('consent-row').first();
     await row.getByText('Pending').waitFor();
     await row.getByRole('button', { name: 'Verify' }).click();
     await row.getByText('Active').waitFor();
 
-    const personId = page.url().split('/').pop()!;
     const consents = await call(t.app, tenant.admin.token, 'GET', `/api/v1/persons/${personId}/consents`);
     expect(consents.json().data.map((c: { status: string }) => c.status)).toEqual(['active']);
     await page.close();
@@ -260,6 +266,30 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     expect(new Set([made.requested_by, made.reviewed_by, made.approved_by]).size).toBe(3);
   }, 120_000);
 
+  it('a tenant admin adds a user, hands over the one-time password, and deactivates the user', async () => {
+    const admin = await user(['tenant_admin']);
+    const page = await signIn(admin);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+    const clerk = `clerk-${Math.random().toString(36).slice(2, 8)}`;
+    await page.getByLabel('Username').fill(clerk);
+    await page.getByLabel('Display name').fill('Clerk Mwangi');
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const shown = page.getByTestId('one-time-password');
+    await shown.waitFor();
+    const oneTime = (await shown.locator('code').textContent())!.trim();
+    expect(oneTime.length).toBeGreaterThan(8);
+    const row = page.getByTestId('user-row').filter({ hasText: clerk });
+    await row.waitFor();
+    await page.getByRole('button', { name: `Deactivate ${clerk}` }).click();
+    await row.getByText('Disabled').waitFor();
+    const list = await call(t.app, tenant.admin.token, 'GET', '/api/v1/users?limit=200');
+    const saved = list.json().data.find((u: { username: string }) => u.username === clerk);
+    expect(saved).toMatchObject({ active: false, password_must_change: true, display_name: 'Clerk Mwangi' });
+    await page.close();
+  }, 60_000);
+
   it('verifies the audit chain as an auditor', async () => {
     const page = await signIn(await user(['auditor']));
     await page.getByRole('link', { name: 'Audit log' }).click();
@@ -268,6 +298,25 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     const result = page.getByTestId('chain-result');
     await result.waitFor();
     expect(await result.textContent()).toContain('The audit chain is intact');
+    await page.close();
+  }, 60_000);
+
+  it('shows the registry figures on the dashboard, withholding breakdowns the role may not see', async () => {
+    const expected = (await call(t.app, tenant.admin.token, 'GET', '/api/v1/stats/persons')).json();
+    expect(expected.active).toBeGreaterThan(1000);
+    let page = await signIn(await user(['tenant_admin']));
+    const persons = page.getByRole('group', { name: 'Persons', exact: true });
+    await persons.getByText(expected.active.toLocaleString('en'), { exact: true }).waitFor();
+    await page.getByRole('group', { name: 'Consents expiring soon' }).waitFor();
+    await page.getByRole('img', { name: /^Registrations per month\./ }).waitFor();
+    await page.getByRole('img', { name: /^Active persons by age\./ }).waitFor();
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.close();
+
+    page = await signIn(await user(['auditor']));
+    await page.getByRole('group', { name: 'Persons', exact: true }).waitFor();
+    await page.getByText('Not shown: your role sees this field only under consent.').first().waitFor();
+    expect(await page.getByRole('img', { name: /^Active persons by age\./ }).count()).toBe(0);
     await page.close();
   }, 60_000);
 });

@@ -23,8 +23,10 @@ export function Shell() {
     { to: '/', label: t('nav.dashboard') },
     { to: '/persons', label: t('nav.persons'), scope: 'persons:read' },
     { to: '/households', label: t('nav.households'), scope: 'households:read' },
+    { to: '/consents', label: t('nav.consents'), scope: 'consents:verify' },
     { to: '/imports', label: t('nav.imports'), scope: 'persons:write' },
     { to: '/integrations', label: t('nav.integrations'), scope: 'integrations:read' },
+    { to: '/admin/users', label: t('nav.users'), scope: 'role:tenant_admin' },
     { to: '/admin/audit', label: t('nav.audit'), scope: 'audit:read' },
   ];
 
