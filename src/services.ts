@@ -158,7 +158,7 @@ export async function createServices(config: Config, db: Database, log: FastifyB
   const dci = setupDci({ db, config, jobs, dispatcher, clientCache, settings, keys, log });
   const auditBuffer = new AuditBuffer(db, log);
   const audit = createAuditService(db, auditBuffer);
-  const stats = createStatsService(db);
+  const stats = createStatsService(db, reads);
   const oauth: OAuthDeps = {
     db,
     clients: clientCache,

@@ -114,6 +114,13 @@ describe.skipIf(!enabled)('read replica', () => {
     }
   });
 
+  it('serves registry statistics from the replica', async () => {
+    const before = app.hearth.services.reads.served.replica;
+    const res = await call(app, reader.token, 'GET', '/api/v1/stats/persons');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(app.hearth.services.reads.served.replica).toBe(before + 1);
+  });
+
   it('shows the replica, its lag and where reads went in /metrics', async () => {
     const root = await tokenFor(app, TEST_ROOT.id, TEST_ROOT.secret);
     const res = await call(app, root, 'GET', '/metrics');

@@ -27,6 +27,8 @@ interface Received {
 
 const received: Received[] = [];
 const failures = new Map<string, number>(); // path → how many next requests answer 500
+const heldAnswers: http.ServerResponse[] = []; // requests to /held wait here until answered
+let holdNext = 0; // how many next requests to /held are held (the others are answered 200)
 let receiver: http.Server;
 let receiverUrl: string;
 
@@ -37,6 +39,11 @@ function startReceiver(): Promise<void> {
     req.on('end', () => {
       const path = req.url ?? '/';
       if (path === '/hang') return; // never answers
+      if (path === '/held' && holdNext > 0) {
+        holdNext--;
+        heldAnswers.push(res);
+        return;
+      }
       if (path === '/big') return res.writeHead(200).end('x'.repeat(200_000));
       if (path === '/redirect') return res.writeHead(302, { location: `${receiverUrl}/one` }).end();
       const left = failures.get(path) ?? 0;
@@ -414,6 +421,27 @@ describe('webhook deliveries', () => {
     expect(verifyDelivery(await jwkOf(again.public_key_id as string), second.headers, second.body)).toBe(
       true,
     );
+  });
+
+  it('counts an attempt and logs it before its request leaves (a worker killed meanwhile leaves it counted)', async () => {
+    const integrationId = await activeIntegration();
+    const w = await subscribe(integrationId, '/held', ['person.created']);
+    holdNext = 1;
+    await createPerson(app, a.admin.token);
+    await app.hearth.services.jobs.runPeriodic('events.dispatch');
+    const sweep = app.hearth.services.jobs.runPeriodic('webhooks.deliver');
+    for (let i = 0; i < 400 && heldAnswers.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(heldAnswers).toHaveLength(1);
+    // The receiver has the request and has not answered: the attempt is already counted.
+    let [d] = await deliveries(integrationId, w.webhook_id);
+    expect(d).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(d.attempt_log).toHaveLength(1);
+    expect(d.attempt_log[0]).toMatchObject({ attempt: 1, status_code: null });
+    heldAnswers.shift()!.writeHead(200).end('ok');
+    await sweep;
+    [d] = await deliveries(integrationId, w.webhook_id);
+    expect(d).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(d.attempt_log.map((x) => [x.attempt, x.status_code])).toEqual([[1, 200]]);
   });
 
   it('a receiver that fails twice then succeeds gets the event on the third attempt', async () => {

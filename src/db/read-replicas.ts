@@ -218,7 +218,8 @@ export class ReadReplicas {
       r.lagSeconds = null;
       r.reason = err instanceof Error ? err.message : String(err);
     }
-    if (wasHealthy !== r.healthy) {
+    // The first check is logged by start(); later changes of state here.
+    if (wasHealthy !== r.healthy && this.timer !== null) {
       this.options.log?.[r.healthy ? 'info' : 'warn'](
         { replica: r.url, lag_seconds: r.lagSeconds, reason: r.reason },
         r.healthy ? 'read replica in use' : 'read replica not used: reads go to the primary',

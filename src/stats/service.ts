@@ -2,7 +2,8 @@ import { readerOf } from '../access/reader.js';
 import { statsAccess } from '../access/stats-access.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database, Tx } from '../db/database.js';
-import { requireTenant, tenantTx } from '../db/tx.js';
+import type { ReadReplicas } from '../db/read-replicas.js';
+import { readTx, requireTenant } from '../db/tx.js';
 import { forbidden } from '../http/errors.js';
 import * as repo from './repo.js';
 import type {
@@ -33,7 +34,8 @@ function add<K>(map: Map<K, number>, key: K, n: number) {
   map.set(key, (map.get(key) ?? 0) + n);
 }
 
-export function createStatsService(db: Database) {
+/** `reads`: statistics tolerate the replica lag bound, so they read from a replica when there is one. */
+export function createStatsService(db: Database, reads?: ReadReplicas) {
   /** Runs a read in the caller's tenant once the access policy allows statistics at all. */
   async function read<T>(
     actor: Actor,
@@ -45,7 +47,7 @@ export function createStatsService(db: Database) {
     ) => Promise<T>,
   ): Promise<T> {
     const tenantId = requireTenant(actor);
-    return tenantTx(db, actor, async (tx) => {
+    return readTx(db, reads, actor, async (tx) => {
       const reader = await readerOf(tx, actor, tenantId);
       const access = statsAccess(reader);
       if (!access.allowed) throw forbidden('registry statistics are for the tenant’s own staff');

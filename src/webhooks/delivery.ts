@@ -235,6 +235,13 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     const keys = await qrepo.keysOf(db, claimed);
     const now = new Date();
     const out: (qrepo.Outcome | Promise<qrepo.Outcome>)[] = [];
+    const ready: {
+      index: number;
+      c: qrepo.Claimed;
+      event: OutboxEvent;
+      body: string;
+      signing: { public_key_id: string; private_key: string }[];
+    }[] = [];
     for (const c of claimed) {
       const why = refusal(c, now);
       if (why) {
@@ -260,7 +267,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
         });
         continue;
       }
-      out.push(attempt(c, event, body, signing));
+      ready.push({ index: out.length, c, event, body, signing });
+      out.push(held(c, 'held', 'claim lost before the attempt'));
+    }
+    // Counted before any POST leaves (issue 17): a worker killed during the attempt leaves it
+    // counted and logged as without outcome, so the redelivery is attempt n + 1, not n again.
+    const started = await qrepo.startAttempts(
+      db,
+      workerId,
+      ready.map((r) => r.c),
+    );
+    for (const r of ready) {
+      // A claim lost meanwhile (lock expired, another worker took it) is not attempted here.
+      if (started.has(`${r.c.tenant_id}/${r.c.id}`)) out[r.index] = attempt(r.c, r.event, r.body, r.signing);
     }
     return out;
   }

@@ -146,8 +146,44 @@ export interface Outcome {
   } | null;
 }
 
+/** What an attempt's log row says until its outcome is recorded (and for good if it never is). */
+export const ATTEMPT_WITHOUT_OUTCOME = 'no outcome recorded: the worker stopped during the attempt';
+
 /**
- * Records a group of outcomes in `tx`: attempts (append-only), the deliveries' new state (only
+ * Counts the attempts about to be made (deliveries this worker still holds) and logs each as
+ * without outcome, before any request leaves; recordOutcomes fills the log row in. Returns the
+ * `tenant_id/id` keys counted.
+ */
+export async function startAttempts(
+  q: Queryable,
+  workerId: string,
+  claimed: readonly Claimed[],
+): Promise<Set<string>> {
+  if (claimed.length === 0) return new Set();
+  const { rows } = await q.query<{ tenant_id: string; id: string }>(
+    `WITH locked AS (
+       SELECT d.tenant_id, d.id FROM webhook_deliveries d
+         JOIN unnest($2::uuid[], $3::uuid[]) AS k(tenant_id, id) ON d.tenant_id = k.tenant_id AND d.id = k.id
+        WHERE d.locked_by = $1
+        ORDER BY d.tenant_id, d.id
+        FOR UPDATE OF d),
+     counted AS (
+       UPDATE webhook_deliveries d
+          SET attempts = d.attempts + 1, round_attempts = d.round_attempts + 1, updated_at = now()
+         FROM locked WHERE d.tenant_id = locked.tenant_id AND d.id = locked.id
+       RETURNING d.tenant_id, d.id, d.attempts),
+     logged AS (
+       INSERT INTO webhook_delivery_attempts (tenant_id, delivery_id, attempt, attempted_at, duration_ms, error)
+       SELECT tenant_id, id, attempts, now(), 0, $4 FROM counted
+       ON CONFLICT (tenant_id, delivery_id, attempt) DO NOTHING)
+     SELECT tenant_id, id FROM counted`,
+    [workerId, claimed.map((c) => c.tenant_id), claimed.map((c) => c.id), ATTEMPT_WITHOUT_OUTCOME],
+  );
+  return new Set(rows.map((r) => `${r.tenant_id}/${r.id}`));
+}
+
+/**
+ * Records a group of outcomes in `tx`: attempts (the rows startAttempts logged, filled in), the deliveries' new state (only
  * rows this worker still holds; a delivery disabled meanwhile stays held unless it succeeded),
  * one audit event per attempt, then frees the next waiting delivery of every resource whose
  * delivery finished.
@@ -168,7 +204,10 @@ export async function recordOutcomes(
          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[], $6::int[], $7::text[],
                      $8::text[], $9::jsonb[])
                 AS a(tenant_id, delivery_id, attempt, attempted_at, duration_ms, status_code, error, excerpt, signed_with)
-       ON CONFLICT (tenant_id, delivery_id, attempt) DO NOTHING`,
+       ON CONFLICT (tenant_id, delivery_id, attempt) DO UPDATE
+         SET attempted_at = EXCLUDED.attempted_at, duration_ms = EXCLUDED.duration_ms,
+             status_code = EXCLUDED.status_code, error = EXCLUDED.error,
+             response_excerpt = EXCLUDED.response_excerpt, signed_with = EXCLUDED.signed_with`,
       [
         tried.map((o) => o.tenantId),
         tried.map((o) => o.id),
@@ -195,7 +234,7 @@ export async function recordOutcomes(
         FOR UPDATE OF d)
      UPDATE webhook_deliveries d
         SET status = CASE WHEN d.status = 'held' AND o.status <> 'succeeded' THEN 'held' ELSE o.status END,
-            attempts = d.attempts + o.tried, round_attempts = d.round_attempts + o.tried,
+            -- attempts and round_attempts were counted by startAttempts before the request left.
             next_attempt_at = CASE WHEN o.status = 'pending' AND d.status <> 'held' THEN o.next_attempt_at END,
             last_status_code = CASE WHEN o.tried = 1 THEN o.status_code ELSE d.last_status_code END,
             last_error = o.error, locked_by = NULL, locked_until = NULL,
