@@ -14,6 +14,7 @@ import { Integrations } from './pages/Integrations';
 import { PersonDetail } from './pages/PersonDetail';
 import { PersonNew } from './pages/PersonNew';
 import { Persons } from './pages/Persons';
+import { Programmes } from './pages/Programmes';
 import { SignIn } from './pages/SignIn';
 import { Users } from './pages/Users';
 
@@ -52,6 +53,7 @@ export function App() {
         <Route path="imports" element={<Imports />} />
         <Route path="imports/:importId" element={<ImportRun />} />
         <Route path="integrations" element={<Integrations />} />
+        <Route path="programmes" element={<Programmes />} />
         <Route path="consents" element={<ConsentQueue />} />
         <Route path="admin/audit" element={<AuditLog />} />
         <Route path="admin/users" element={<Users />} />

@@ -3,6 +3,7 @@ import { Alert, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/co
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
+import { useVocabulary } from '../api/hooks';
 import { useCan, useSession } from '../api/session';
 import { ErrorAlert, Loading, StatusBadge } from '../components/ui';
 
@@ -53,7 +54,7 @@ function Chart({
           dataKey={labelKey}
           series={[{ name: 'count', label: t('dashboard.count'), color: 'blue.8' }]}
           tickLine="y"
-          withTooltip
+          yAxisProps={{ allowDecimals: false }}
         />
       </div>
     </Paper>
@@ -87,6 +88,9 @@ export function Dashboard() {
   );
   const named = { persons, households, consents, imports, integrations };
   const all = Object.values(named);
+  const genders = useVocabulary('gender');
+  const genderName = (code: string | null) =>
+    code === null ? t('dashboard.notRecorded') : (genders.data?.find((g) => g.value === code)?.label ?? code);
   const monthName = (month: string) =>
     new Date(`${month}-01T00:00:00Z`).toLocaleDateString(i18n.language, {
       month: 'short',
@@ -214,7 +218,7 @@ export function Dashboard() {
                 <Table.Tbody>
                   {persons.data.by_gender.map((g) => (
                     <Table.Tr key={g.gender ?? 'none'}>
-                      <Table.Td>{g.gender ?? t('dashboard.notRecorded')}</Table.Td>
+                      <Table.Td>{genderName(g.gender)}</Table.Td>
                       <Table.Td ta="right">{g.count.toLocaleString(i18n.language)}</Table.Td>
                     </Table.Tr>
                   ))}
