@@ -2,6 +2,7 @@ import { Center, Loader } from '@mantine/core';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useSession } from './api/session';
 import { Shell } from './layout/Shell';
+import { AccessPolicy } from './pages/AccessPolicy';
 import { AuditLog } from './pages/AuditLog';
 import { ConsentQueue } from './pages/ConsentQueue';
 import { Dashboard } from './pages/Dashboard';
@@ -57,6 +58,7 @@ export function App() {
         <Route path="consents" element={<ConsentQueue />} />
         <Route path="admin/audit" element={<AuditLog />} />
         <Route path="admin/users" element={<Users />} />
+        <Route path="admin/access-policy" element={<AccessPolicy />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

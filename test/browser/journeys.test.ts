@@ -335,6 +335,28 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     await page.close();
   }, 60_000);
 
+  it('a tenant admin changes what auditors see and the classification of a field', async () => {
+    const admin = await user(['tenant_admin']);
+    const page = await signIn(admin);
+    await page.getByRole('link', { name: 'Access policy' }).click();
+    await page.getByRole('heading', { name: 'Access policy' }).waitFor();
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.getByLabel('Auditor: Personal fields').selectOption('registration');
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    await page.getByLabel('birth_place', { exact: true }).selectOption('sensitive');
+    await page.getByText('changed').first().waitFor();
+    const res = await call(t.app, tenant.admin.token, 'GET', '/api/v1/access-policy');
+    expect(res.json().role_field_access.auditor.personal).toBe('registration');
+    expect(res.json().field_classification.birth_place).toBe('sensitive');
+    // Put the tenant back for the other journeys.
+    const back = await call(t.app, tenant.admin.token, 'PATCH', '/api/v1/access-policy', {
+      role_field_access: { auditor: { personal: 'consent' } },
+      field_classification: { birth_place: 'personal' },
+    });
+    expect(back.statusCode, back.body).toBe(200);
+    await page.close();
+  }, 60_000);
+
   it('verifies the audit chain as an auditor', async () => {
     const page = await signIn(await user(['auditor']));
     await page.getByRole('link', { name: 'Audit log' }).click();

@@ -28,6 +28,7 @@ export function Shell() {
     { to: '/programmes', label: t('nav.programmes'), scope: 'programs:read' },
     { to: '/integrations', label: t('nav.integrations'), scope: 'integrations:read' },
     { to: '/admin/users', label: t('nav.users'), scope: 'role:tenant_admin' },
+    { to: '/admin/access-policy', label: t('nav.policy'), scope: 'role:tenant_admin' },
     { to: '/admin/audit', label: t('nav.audit'), scope: 'audit:read' },
   ];
 
