@@ -7830,19 +7830,7 @@ export interface components {
             extension?: {
                 [key: string]: unknown;
             };
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
@@ -8146,19 +8134,7 @@ export interface components {
             extension?: {
                 [key: string]: unknown;
             };
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
@@ -8280,6 +8256,20 @@ export interface components {
                 prev: string | null;
             };
         };
+        V2Meta: {
+            versionId: string;
+            lastUpdated: string;
+            /** @description the system of the last write: its X-Source-System, else the client’s configured source, else urn:hearth:api-client:{client_id} */
+            source: string | null;
+            /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
+            security?: {
+                system: string;
+                code: string;
+                display: string;
+            }[];
+            /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
+            masked?: string[];
+        };
         /**
          * @example {
          *       "type": "Program",
@@ -8329,19 +8319,7 @@ export interface components {
                 start?: string;
                 end?: string;
             };
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {
@@ -8389,19 +8367,7 @@ export interface components {
             enrollmentDate?: string;
             exitDate?: string;
             exitReason?: string;
-            meta: {
-                versionId: string;
-                lastUpdated: string;
-                source: string | null;
-                /** @description FHIR security label REDACTED (v3-ObservationValue) when elements are masked for the caller */
-                security?: {
-                    system: string;
-                    code: string;
-                    display: string;
-                }[];
-                /** @description Hearth extension of meta: the elements masked or withheld for this caller (absent or partly masked in the resource), e.g. identifier, telecom, birthDate (docs/decisions/0012-access-policy.md) */
-                masked?: string[];
-            };
+            meta: components["schemas"]["V2Meta"];
         };
         /**
          * @example {

@@ -802,7 +802,7 @@ describe('pull delivered as a file (output_file_ref)', () => {
     expect((await output(iurl(live.id, `/exchanges/${inline.json().exchange_id}/output`))).statusCode).toBe(
       404,
     );
-  });
+  }, 90_000);
 
   it('refused at once like an inline pull; refused later when the contract ends before the job runs', async () => {
     const draft = await newContract(live, {}, false);

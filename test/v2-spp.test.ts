@@ -192,7 +192,7 @@ describe('token and metadata', () => {
       // Nothing beyond reading Individuals: no writes, no Groups.
       const create = await v2(access_token, 'POST', '/Individual', individual());
       expect(create.statusCode).toBe(403);
-      expect(create.json().required_scope).toBe('persons:write');
+      expect(create.json().required_scope).toBe('individual:create');
       const patch = await v2(access_token, 'PATCH', location.replace('/api/v2/spp', ''), {});
       expect(patch.statusCode).toBe(403);
       expect((await v2(access_token, 'GET', '/Group?_count=1')).statusCode).toBe(403);
@@ -309,7 +309,7 @@ describe('token and metadata', () => {
     }
     const denied = await v2(reader.token, 'POST', '/Individual', individual());
     expect(denied.statusCode).toBe(403);
-    expect(denied.json()).toMatchObject({ code: 'ERR_SEC_FORBIDDEN', required_scope: 'persons:write' });
+    expect(denied.json()).toMatchObject({ code: 'ERR_SEC_FORBIDDEN', required_scope: 'individual:create' });
     expect((await v2(reader.token, 'POST', '/Group', {})).statusCode).toBe(403);
     expect((await v2(reader.token, 'POST', '/ProgramMembership', {})).statusCode).toBe(403);
   });
@@ -1265,7 +1265,7 @@ describe('$batch', () => {
       ],
     });
     expect(denied.json().entry.map((e: Json) => e.response.status)).toEqual(['403 Forbidden', '200 OK']);
-    expect(denied.json().entry[0].response.outcome.required_scope).toBe('persons:write');
+    expect(denied.json().entry[0].response.outcome.required_scope).toBe('individual:create');
     for (const bad of [{ type: 'searchset', entry: [] }, { type: 'batch', entry: [] }, { type: 'batch' }]) {
       expect((await v2(a.admin.token, 'POST', '/$batch', bad)).statusCode).toBe(422);
     }

@@ -2,6 +2,7 @@ import { Center, Loader } from '@mantine/core';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useSession } from './api/session';
 import { Shell } from './layout/Shell';
+import { AccessPolicy } from './pages/AccessPolicy';
 import { AuditLog } from './pages/AuditLog';
 import { ConsentQueue } from './pages/ConsentQueue';
 import { Dashboard } from './pages/Dashboard';
@@ -14,6 +15,7 @@ import { Integrations } from './pages/Integrations';
 import { PersonDetail } from './pages/PersonDetail';
 import { PersonNew } from './pages/PersonNew';
 import { Persons } from './pages/Persons';
+import { Programmes } from './pages/Programmes';
 import { SignIn } from './pages/SignIn';
 import { Users } from './pages/Users';
 
@@ -52,9 +54,11 @@ export function App() {
         <Route path="imports" element={<Imports />} />
         <Route path="imports/:importId" element={<ImportRun />} />
         <Route path="integrations" element={<Integrations />} />
+        <Route path="programmes" element={<Programmes />} />
         <Route path="consents" element={<ConsentQueue />} />
         <Route path="admin/audit" element={<AuditLog />} />
         <Route path="admin/users" element={<Users />} />
+        <Route path="admin/access-policy" element={<AccessPolicy />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -32,7 +32,25 @@ export function readTx<T>(
   actor: Actor,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  return tenantTx(reads ? reads.for(writerOf(actor)) : db, actor, fn);
+  if (!reads) return tenantTx(db, actor, fn);
+  // A read that fails on a replica runs again on the primary: each run starts from the audit
+  // facts the actor had before, so masked and sensitive person counts are not counted twice.
+  const a = actor.audit;
+  const before = {
+    recorded: a.recorded,
+    masked: a.masked && new Set(a.masked),
+    maskedPersons: a.maskedPersons,
+    sensitive: a.sensitive && new Set(a.sensitive),
+    sensitivePersons: a.sensitivePersons,
+  };
+  return tenantTx(reads.for(writerOf(actor)), actor, (tx) => {
+    Object.assign(actor.audit, {
+      ...before,
+      masked: before.masked && new Set(before.masked),
+      sensitive: before.sensitive && new Set(before.sensitive),
+    });
+    return fn(tx);
+  });
 }
 
 /** The tenant an operation needs; ROOT must name one with the X-Tenant-Id header. */

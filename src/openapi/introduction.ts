@@ -22,8 +22,9 @@ README; each operation below names what it needs under **Who may call**.
 curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials ${publicUrl}/oauth/token
 \`\`\`
 
-Send it as \`Authorization: Bearer <access_token>\`. Here, press **Authorize** and enter the same
-id and secret under \`oauth2\`: every "Try it out" then carries a token.
+Send it as \`Authorization: Bearer <access_token>\`. In the interactive console
+([/docs/try](/docs/try)), press **Authorize** and enter the same id and secret under \`oauth2\`:
+every "Try it out" then carries a token.
 
 **3. A first person.** As a registrar, \`POST /api/v1/persons\` with the person's name, gender and
 identities (the example of that operation is a complete body). The answer holds \`person_id\` and

@@ -1,17 +1,15 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../config.js';
 import { namedSchemas } from './components.js';
 import { finishDocument } from './document.js';
 import { introduction } from './introduction.js';
 import { describeOperation } from './operations.js';
+import { LOGO, renderReference } from './reference-page.js';
 import { securitySchemes } from './security.js';
 
-/** A hearth: the mark of /docs (inline SVG, no external request). */
-const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="40" height="40">
-<path d="M32 6 6 28h6v28h40V28h6z" fill="#7a2e1b"/><path d="M32 50c-7 0-11-5-11-10 0-7 7-10 6-17 6 3 8 8 8 12 2-2 3-4 3-7 4 4 5 8 5 12 0 5-4 10-11 10z" fill="#f2a541"/></svg>`;
-
+/** Swagger UI (the interactive console at /docs/try) in Hearth's colours. */
 const CSS = `
 .swagger-ui .topbar { background: #7a2e1b; padding: 6px 0; }
 .swagger-ui .topbar .download-url-wrapper { display: none; }
@@ -21,6 +19,10 @@ const CSS = `
 .swagger-ui .btn.authorize { color: #7a2e1b; border-color: #7a2e1b; }
 .swagger-ui .btn.authorize svg { fill: #7a2e1b; }
 `;
+
+/** No script, no outside request: inline styles and the inline logo only. */
+const DOCS_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
   await app.register(swagger, {
@@ -45,8 +47,21 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
     transform: describeOperation as never,
     transformObject: finishDocument as never,
   });
+  // The reference itself: plain HTML from the document, rendered once (docs/decisions/0113).
+  let page: string | undefined;
+  const reference = async (_request: unknown, reply: FastifyReply) => {
+    page ??= renderReference(app.swagger());
+    return reply
+      .header('Content-Type', 'text/html; charset=utf-8')
+      .header('Content-Security-Policy', DOCS_CSP)
+      .header('Cache-Control', 'no-cache')
+      .send(page);
+  };
+  app.get('/docs', { schema: { hide: true } }, reference);
+
+  // The interactive console (Authorize, Try it out) for those who want it; /docs does not load it.
   await app.register(swaggerUi, {
-    routePrefix: '/docs',
+    routePrefix: '/docs/try',
     logo: { type: 'image/svg+xml', content: Buffer.from(LOGO), href: '/docs', target: '_self' },
     theme: {
       title: 'Hearth API reference',
@@ -61,8 +76,8 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
         },
       ],
     },
-    // Operations folded under their tags and no model section: the page paints at once instead of
-    // laying out 160 operations and 150 schemas (measured in bench/docs-render.ts).
+    // Operations folded under their tags and no model section: less to lay out once the spec is
+    // processed (bench/docs-render.ts measures both pages).
     uiConfig: {
       docExpansion: 'none',
       defaultModelsExpandDepth: -1,

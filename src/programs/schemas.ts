@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Body, DateOnly, DateTime, Nullable, PageQuery, ReasonFields, Uuid } from '../http/schemas.js';
+import { MEMBERSHIP_STATUSES } from './membership-states.js';
 
 export const TARGET_TYPES = ['individual', 'group'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
@@ -7,25 +8,11 @@ export type TargetType = (typeof TARGET_TYPES)[number];
 export const PROGRAM_STATUSES = ['active', 'ended'] as const;
 export type ProgramStatus = (typeof PROGRAM_STATUSES)[number];
 
-export const MEMBERSHIP_STATUSES = [
-  'draft',
-  'enrolled',
-  'paused',
-  'exited',
-  'not_eligible',
-  'duplicated',
-] as const;
-export type MembershipStatus = (typeof MEMBERSHIP_STATUSES)[number];
-
-/** Statuses a membership may move to from each status; the closed ones are final. */
-export const MEMBERSHIP_TRANSITIONS: Record<MembershipStatus, readonly MembershipStatus[]> = {
-  draft: ['enrolled', 'not_eligible', 'duplicated'],
-  enrolled: ['paused', 'exited', 'duplicated'],
-  paused: ['enrolled', 'exited', 'duplicated'],
-  exited: [],
-  not_eligible: [],
-  duplicated: [],
-};
+export {
+  MEMBERSHIP_STATUSES,
+  MEMBERSHIP_TRANSITIONS,
+  type MembershipStatus,
+} from './membership-states.js';
 
 export const ProgramIdentifier = Body({
   system: Type.String({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { personsCsv } from '../../src/imports/synthetic.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { chromiumAvailable, launchBrowser, type TestBrowser, unlabelledInputs } from '../helpers/browser.js';
+import { createPerson } from '../helpers/registry.js';
 import { call, createTestTenant, type TestTenant } from '../helpers/tenant.js';
 
 /**
@@ -287,6 +288,72 @@ describe.runIf(hasChromium)('staff journeys in the console', () => {
     const list = await call(t.app, tenant.admin.token, 'GET', '/api/v1/users?limit=200');
     const saved = list.json().data.find((u: { username: string }) => u.username === clerk);
     expect(saved).toMatchObject({ active: false, password_must_change: true, display_name: 'Clerk Mwangi' });
+    await page.close();
+  }, 60_000);
+
+  it('enrols a person in a programme, moves the enrolment on and exits it with a reason', async () => {
+    const programme = await call(t.app, tenant.admin.token, 'POST', '/api/v1/programs', {
+      name: 'Bourse scolaire',
+      code: `BS${Math.random().toString(36).slice(2, 7)}`,
+      vertical_id: tenant.verticals.HEALTH,
+      target_type: 'individual',
+    });
+    expect(programme.statusCode, programme.body).toBe(201);
+    const person = await createPerson(t.app, tenant.admin.token, { full_name: 'Fatou Sow' });
+    const registrar = await user(['registrar']);
+    const page = await signIn(registrar);
+    await page.getByRole('link', { name: 'Programmes' }).click();
+    await page.getByRole('button', { name: 'Bourse scolaire' }).click();
+    await page.getByLabel('Person ID').fill(person.person_id);
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Add to programme' }).click();
+    const row = page.getByTestId('membership-row').first();
+    await row.getByText('Draft').waitFor();
+    await row.getByRole('button', { name: 'Enrol' }).click();
+    await row.getByText('Enrolled').waitFor();
+    await row.getByRole('button', { name: 'Exit' }).click();
+    // OTHER, the first reason, needs a comment: the API says so in the dialog, then takes it.
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Exit' }).click();
+    await dialog.getByText('reason_text is required').waitFor();
+    await dialog.getByLabel('Comment').fill('Family moved away');
+    await dialog.getByRole('button', { name: 'Exit' }).click();
+    await row.getByText('Exited').waitFor();
+    const list = await call(
+      t.app,
+      tenant.admin.token,
+      'GET',
+      `/api/v1/programs/${programme.json().program_id}/memberships`,
+    );
+    expect(list.json().data).toEqual([
+      expect.objectContaining({
+        beneficiary: person.person_id,
+        status: 'exited',
+        exit_reason: expect.any(String),
+      }),
+    ]);
+    await page.close();
+  }, 60_000);
+
+  it('a tenant admin changes what auditors see and the classification of a field', async () => {
+    const admin = await user(['tenant_admin']);
+    const page = await signIn(admin);
+    await page.getByRole('link', { name: 'Access policy' }).click();
+    await page.getByRole('heading', { name: 'Access policy' }).waitFor();
+    expect(await unlabelledInputs(page)).toEqual([]);
+    await page.getByLabel('Auditor: Personal fields').selectOption('registration');
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    await page.getByLabel('birth_place', { exact: true }).selectOption('sensitive');
+    await page.getByText('changed').first().waitFor();
+    const res = await call(t.app, tenant.admin.token, 'GET', '/api/v1/access-policy');
+    expect(res.json().role_field_access.auditor.personal).toBe('registration');
+    expect(res.json().field_classification.birth_place).toBe('sensitive');
+    // Put the tenant back for the other journeys.
+    const back = await call(t.app, tenant.admin.token, 'PATCH', '/api/v1/access-policy', {
+      role_field_access: { auditor: { personal: 'consent' } },
+      field_classification: { birth_place: 'personal' },
+    });
+    expect(back.statusCode, back.body).toBe(200);
     await page.close();
   }, 60_000);
 

@@ -25,8 +25,10 @@ export function Shell() {
     { to: '/households', label: t('nav.households'), scope: 'households:read' },
     { to: '/consents', label: t('nav.consents'), scope: 'consents:verify' },
     { to: '/imports', label: t('nav.imports'), scope: 'persons:write' },
+    { to: '/programmes', label: t('nav.programmes'), scope: 'programs:read' },
     { to: '/integrations', label: t('nav.integrations'), scope: 'integrations:read' },
     { to: '/admin/users', label: t('nav.users'), scope: 'role:tenant_admin' },
+    { to: '/admin/access-policy', label: t('nav.policy'), scope: 'role:tenant_admin' },
     { to: '/admin/audit', label: t('nav.audit'), scope: 'audit:read' },
   ];
 

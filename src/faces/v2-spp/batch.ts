@@ -18,15 +18,18 @@ import {
   ProgramMembershipIn,
   RemoveMemberIn,
 } from './schemas.js';
+import { v2ScopeOf } from './scopes.js';
 import { type Outcome, v2Error, validate } from './support.js';
 import type { Domain, UnitOfWork } from './unit-of-work.js';
 
 type Entry = BundleIn['entry'][number];
 
 /** A bundle entry is refused like the route it stands for would be: same scopes, same checks. */
-function requireScope(actor: Actor, scope: Scope): void {
+function requireScope(actor: Actor, scope: Scope, entry: { method: string; type: string; id: string }): void {
   if (!hasScope(actor.principal, scope)) {
-    throw new AppError('ERR_SEC_FORBIDDEN', `missing scope ${scope}`, { extra: { required_scope: scope } });
+    // Named as a V2 scope, like the route's own refusal.
+    const v2 = v2ScopeOf(scope, entry.method, entry.type, !entry.id);
+    throw new AppError('ERR_SEC_FORBIDDEN', `missing scope ${v2}`, { extra: { required_scope: v2 } });
   }
 }
 
@@ -68,18 +71,19 @@ async function runEntry(d: Domain, actor: Actor, e: Entry, i: number): Promise<O
     );
   }
   const key = `${method} ${type}${id ? '/{id}' : ''}${operation ? `/${operation}` : ''}`;
+  const entryOf = { method, type, id: id ?? '' };
   switch (key) {
     case 'POST Individual':
-      requireScope(actor, 'persons:write');
+      requireScope(actor, 'persons:write', entryOf);
       return createIndividual(d, actor, validate(IndividualIn, body, field));
     case 'GET Individual/{id}':
-      requireScope(actor, 'persons:read');
+      requireScope(actor, 'persons:read', entryOf);
       return readIndividual(d, actor, id);
     case 'PUT Individual/{id}':
-      requireScope(actor, 'persons:write');
+      requireScope(actor, 'persons:write', entryOf);
       return updateIndividual(d, actor, id, validate(IndividualIn, body, field), 'put', e.request.ifMatch);
     case 'PATCH Individual/{id}':
-      requireScope(actor, 'persons:write');
+      requireScope(actor, 'persons:write', entryOf);
       return updateIndividual(
         d,
         actor,
@@ -89,31 +93,31 @@ async function runEntry(d: Domain, actor: Actor, e: Entry, i: number): Promise<O
         e.request.ifMatch,
       );
     case 'POST Group':
-      requireScope(actor, 'households:write');
+      requireScope(actor, 'households:write', entryOf);
       return createGroup(d, actor, validate(GroupIn, body, field));
     case 'GET Group/{id}':
-      requireScope(actor, 'households:read');
+      requireScope(actor, 'households:read', entryOf);
       return readGroup(d, actor, id);
     case 'PUT Group/{id}':
-      requireScope(actor, 'households:write');
+      requireScope(actor, 'households:write', entryOf);
       return updateGroup(d, actor, id, validate(GroupIn, body, field), 'put', e.request.ifMatch);
     case 'PATCH Group/{id}':
-      requireScope(actor, 'households:write');
+      requireScope(actor, 'households:write', entryOf);
       return updateGroup(d, actor, id, validate(GroupPatchIn, body, field), 'patch', e.request.ifMatch);
     case 'POST Group/{id}/$add-member':
-      requireScope(actor, 'households:write');
+      requireScope(actor, 'households:write', entryOf);
       return addMember(d, actor, id, validate(AddMemberIn, body, field));
     case 'POST Group/{id}/$remove-member':
-      requireScope(actor, 'households:write');
+      requireScope(actor, 'households:write', entryOf);
       return removeMember(d, actor, id, validate(RemoveMemberIn, body, field));
     case 'GET Program/{id}':
-      requireScope(actor, 'programs:read');
+      requireScope(actor, 'programs:read', entryOf);
       return readProgram(d, actor, id);
     case 'POST ProgramMembership':
-      requireScope(actor, 'programs:write');
+      requireScope(actor, 'programs:write', entryOf);
       return createMembership(d, actor, validate(ProgramMembershipIn, body, field));
     case 'GET ProgramMembership/{id}':
-      requireScope(actor, 'programs:read');
+      requireScope(actor, 'programs:read', entryOf);
       return readMembership(d, actor, id, query.get('program') ?? undefined);
     default:
       throw unsupported(`${method} ${e.request.url}`);

@@ -267,6 +267,20 @@ export async function updateMembership(
     const p = await programOfRef(d, actor, refString(body.program), 'program');
     if (p.program_id !== m.program_id) throw rule('program', 'a membership cannot move to another programme');
   }
+  // The beneficiary is what the membership is about: a body naming someone else is refused, never
+  // applied to the addressed membership with the other name dropped. Another identifier of the
+  // same registrant is the same beneficiary.
+  if (refString(body.beneficiary) !== current.beneficiary.reference) {
+    let named: string | null = null;
+    try {
+      named = await beneficiaryOf(d, actor, refString(body.beneficiary), 'beneficiary', 'read');
+    } catch (err) {
+      if (!(err instanceof AppError && err.status === 404)) throw err;
+    }
+    if (named !== m.beneficiary) {
+      throw rule('beneficiary', 'a membership cannot move to another beneficiary; enrol that one instead');
+    }
+  }
   const status = body.status ?? m.status;
   if (status === m.status) {
     if ((body.exitReason ?? null) !== m.exit_reason || (body.exitDate ?? null) !== m.exit_date) {

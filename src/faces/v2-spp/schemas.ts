@@ -182,10 +182,16 @@ const CodeableConceptOut = Type.Object({
   text: Type.Optional(Type.String()),
 });
 const ReferenceOut = Type.Object({ reference: Type.String(), display: Type.Optional(Type.String()) });
-const MetaOut = Type.Object({
+/** meta of every V2 resource (named, so the document refers to it once). */
+export const MetaOut = Type.Object({
   versionId: Type.String(),
   lastUpdated: Type.String(),
-  source: Nullable(Type.String()),
+  source: Nullable(
+    Type.String({
+      description:
+        'the system of the last write: its X-Source-System, else the client’s configured source, else urn:hearth:api-client:{client_id}',
+    }),
+  ),
   security: Type.Optional(
     Type.Array(Type.Object({ system: Type.String(), code: Type.String(), display: Type.String() }), {
       description:

@@ -39,3 +39,42 @@ export function v2ScopeNames(scopes: readonly string[]): string[] {
   for (const s of scopes) if (!covered.has(s as Scope)) out.push(s);
   return out;
 }
+
+/** The V2 resource name (`individual`…) of a resource type as it appears in paths and bundle urls. */
+const RESOURCE_OF_TYPE: Record<string, string> = {
+  Individual: 'individual',
+  Group: 'group',
+  Program: 'program',
+  ProgramMembership: 'program_membership',
+  Vocabulary: 'vocabulary',
+};
+
+/**
+ * The V2 scope an operation needs, for telling a client what it lacks in the names it asked for
+ * (`individual:read`, `group:update`): the resource from the path, the action from the method —
+ * GET reads, POST on the collection creates, anything else updates (`$add-member` is an update of
+ * the Group, as in OpenSPP). A Hearth scope with no V2 name is returned as it is.
+ */
+export function v2ScopeOf(
+  scope: string,
+  method: string,
+  type: string | undefined,
+  collection: boolean,
+): string {
+  const resource = type ? RESOURCE_OF_TYPE[type] : undefined;
+  const r = resource ? RESOURCES[resource] : undefined;
+  if (resource && r && (r.read === scope || r.write === scope)) {
+    if (method === 'GET' || method === 'HEAD' || r.write !== scope) return `${resource}:read`;
+    return `${resource}:${method === 'POST' && collection ? 'create' : 'update'}`;
+  }
+  return v2ScopeNames([scope])[0] ?? scope;
+}
+
+/** {@link v2ScopeOf} for a route of the face, from its URL pattern (`/api/v2/spp/Group/:identifier`). */
+export function v2ScopeOfRoute(scope: string, method: string, routeUrl: string | undefined): string {
+  const segments = (routeUrl ?? '')
+    .replace(/^\/api\/v2\/spp\/?/, '')
+    .split('/')
+    .filter(Boolean);
+  return v2ScopeOf(scope, method, segments[0], segments.length === 1);
+}

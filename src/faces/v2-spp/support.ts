@@ -6,6 +6,7 @@ import { createValidatorCompiler, validationProblem } from '../../http/validatio
 import type { Comparator } from '../../registry/person-filter-search.js';
 import { badRequest, V2_BASE } from './identifiers.js';
 import type { Labels } from './individual-mapping.js';
+import { v2ScopeOfRoute } from './scopes.js';
 import type { Domain } from './unit-of-work.js';
 
 /** What one V2 operation answers: the status, the resource and its headers. */
@@ -137,8 +138,32 @@ export function searchResult<T>(
   };
 }
 
-/** Errors as this face answers them: a stale version is a 409 here (the code stays the same). */
-export function v2Error(err: AppError): AppError {
+/**
+ * The provenance a V2 write records when the request names no source system (no
+ * `X-Source-System`, none configured on the client): the API client itself, as OpenSPP records
+ * `urn:openspp:api-client:{client_id}`. It is what `meta.source` then shows.
+ */
+export const apiClientSource = (clientId: string) => `urn:hearth:api-client:${clientId}`;
+
+/** The version of the OpenSPP API V2 this face follows, sent as `X-API-Version` on every answer. */
+export const V2_API_VERSION = '2.0.0';
+
+/**
+ * Errors as this face answers them: a stale version is a 409 here (the code stays the same); a
+ * missing scope is named as a V2 scope (`individual:read`), the names the client asked for.
+ */
+export function v2Error(err: AppError, method = 'GET', routeUrl?: string): AppError {
+  const required = err.extra?.required_scope;
+  if (err.code === 'ERR_SEC_FORBIDDEN' && typeof required === 'string') {
+    const v2 = v2ScopeOfRoute(required, method, routeUrl);
+    if (v2 === required) return err;
+    return new AppError(err.code, err.message.replace(required, v2), {
+      status: err.status,
+      errors: err.errors,
+      extra: { ...err.extra, required_scope: v2 },
+      headers: err.headers,
+    });
+  }
   if (err.code !== 'ERR_PRECONDITION_FAILED' || err.status === 409) return err;
   return new AppError(err.code, err.message, {
     status: 409,
