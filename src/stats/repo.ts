@@ -72,30 +72,32 @@ export async function consentDeadlines(
   verticals: readonly string[] | null,
   days: number,
 ) {
+  // Bounds are inline expressions, never a joined CTE, and each range its own count: under
+  // row-level security an OR of ranges or bounds from a join kept the planner off the partial
+  // indexes (a sequential scan of every consent, 190 ms on 500,000).
+  const today = `(now() AT TIME ZONE 'UTC')::date`;
+  const endDay = `((now() + make_interval(days => $3)) AT TIME ZONE 'UTC')::date`;
+  const tomorrowStart = `((${today} + 1)::timestamp AT TIME ZONE 'UTC')`;
+  const endDayStart = `(${endDay}::timestamp AT TIME ZONE 'UTC')`;
+  const vertical = `($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))`;
   const { rows } = await q.query<{ expiring: number; grace: number }>(
-    `WITH w AS (
-       SELECT now() AS now_at, now() + make_interval(days => $3) AS end_at,
-              (now() AT TIME ZONE 'UTC')::date AS today,
-              ((now() + make_interval(days => $3)) AT TIME ZONE 'UTC')::date AS end_day)
-     SELECT
-       (SELECT coalesce(sum(n), 0)::int FROM consent_deadline_counts, w
-         WHERE tenant_id = $1 AND kind = 'active_until' AND day > w.today AND day < w.end_day
-           AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
-       + (SELECT count(*)::int FROM consents, w
-           WHERE tenant_id = $1 AND status = 'active'
-             AND ((active_until > w.now_at AND active_until < ((w.today + 1)::timestamp AT TIME ZONE 'UTC'))
-               OR (active_until >= (w.end_day::timestamp AT TIME ZONE 'UTC') AND active_until <= w.end_at))
-             AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS expiring,
-       (SELECT coalesce(sum(n), 0)::int FROM consent_deadline_counts, w
-         WHERE tenant_id = $1 AND kind = 'expired_grace' AND day > w.today
-           AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
-       + (SELECT count(*)::int FROM consents, w
-           WHERE tenant_id = $1 AND status = 'expired' AND grace_until > w.now_at
-             AND grace_until < ((w.today + 1)::timestamp AT TIME ZONE 'UTC')
-             AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[])))
-       + (SELECT count(*)::int FROM consents, w
-           WHERE tenant_id = $1 AND status = 'active' AND active_until <= w.now_at AND grace_until > w.now_at
-             AND ($2::uuid[] IS NULL OR vertical_id = ANY($2::uuid[]))) AS grace`,
+    `SELECT
+       (SELECT coalesce(sum(n), 0)::int FROM consent_deadline_counts
+         WHERE tenant_id = $1 AND kind = 'active_until' AND day > ${today} AND day < ${endDay} AND ${vertical})
+       + (SELECT count(*)::int FROM consents
+           WHERE tenant_id = $1 AND status = 'active' AND active_until > now() AND active_until < ${tomorrowStart}
+             AND ${vertical})
+       + (SELECT count(*)::int FROM consents
+           WHERE tenant_id = $1 AND status = 'active' AND active_until >= ${endDayStart}
+             AND active_until <= now() + make_interval(days => $3) AND ${vertical}) AS expiring,
+       (SELECT coalesce(sum(n), 0)::int FROM consent_deadline_counts
+         WHERE tenant_id = $1 AND kind = 'expired_grace' AND day > ${today} AND ${vertical})
+       + (SELECT count(*)::int FROM consents
+           WHERE tenant_id = $1 AND status = 'expired' AND grace_until > now() AND grace_until < ${tomorrowStart}
+             AND ${vertical})
+       + (SELECT count(*)::int FROM consents
+           WHERE tenant_id = $1 AND status = 'active' AND active_until <= now() AND grace_until > now()
+             AND ${vertical}) AS grace`,
     [tenantId, verticals, days],
   );
   return rows[0] ?? { expiring: 0, grace: 0 };
