@@ -8897,14 +8897,13 @@ export interface components {
                  *       "type": "urn:hearth:problem:err_val_invalid_format",
                  *       "title": "Bad Request",
                  *       "status": 400,
-                 *       "detail": "limit: must be <= 200",
+                 *       "detail": "message.search_request[0].search_criteria: is required",
                  *       "code": "ERR_VAL_INVALID_FORMAT",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.bad",
-                 *           "message": "limit: must be <= 200"
+                 *           "message": "message.search_request[0].search_criteria: is required"
                  *         }
                  *       ],
                  *       "header": {
@@ -8913,7 +8912,7 @@ export interface components {
                  *         "message_ts": "2026-03-14T09:30:00Z",
                  *         "action": "on-search",
                  *         "status": "rjct",
-                 *         "status_reason_message": "limit: must be <= 200",
+                 *         "status_reason_message": "message.search_request[0].search_criteria: is required",
                  *         "total_count": 1,
                  *         "completed_count": 0,
                  *         "sender_id": "hearth.example.org",
@@ -8926,7 +8925,7 @@ export interface components {
                  *         "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                  *         "error": {
                  *           "code": "err.request.bad",
-                 *           "message": "limit: must be <= 200"
+                 *           "message": "message.search_request[0].search_criteria: is required"
                  *         }
                  *       }
                  *     }
@@ -8945,15 +8944,13 @@ export interface components {
                  *       "type": "urn:hearth:problem:err_state_conflict",
                  *       "title": "Conflict",
                  *       "status": 409,
-                 *       "detail": "cannot archive a person whose status is archived",
+                 *       "detail": "header.message_id: this message was already received",
                  *       "code": "ERR_STATE_CONFLICT",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
-                 *       "current_status": "archived",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.bad",
-                 *           "message": "cannot archive a person whose status is archived"
+                 *           "message": "header.message_id: this message was already received"
                  *         }
                  *       ],
                  *       "header": {
@@ -8962,7 +8959,7 @@ export interface components {
                  *         "message_ts": "2026-03-14T09:30:00Z",
                  *         "action": "on-search",
                  *         "status": "rjct",
-                 *         "status_reason_message": "cannot archive a person whose status is archived",
+                 *         "status_reason_message": "header.message_id: this message was already received",
                  *         "total_count": 1,
                  *         "completed_count": 0,
                  *         "sender_id": "hearth.example.org",
@@ -8975,7 +8972,7 @@ export interface components {
                  *         "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                  *         "error": {
                  *           "code": "err.request.bad",
-                 *           "message": "cannot archive a person whose status is archived"
+                 *           "message": "header.message_id: this message was already received"
                  *         }
                  *       }
                  *     }
@@ -8994,14 +8991,13 @@ export interface components {
                  *       "type": "urn:hearth:problem:err_sec_scope_violation",
                  *       "title": "Forbidden",
                  *       "status": 403,
-                 *       "detail": "this call needs the scope persons:write",
+                 *       "detail": "this sender may not search this registry",
                  *       "code": "ERR_SEC_SCOPE_VIOLATION",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.forbidden",
-                 *           "message": "this call needs the scope persons:write"
+                 *           "message": "this sender may not search this registry"
                  *         }
                  *       ],
                  *       "header": {
@@ -9010,7 +9006,7 @@ export interface components {
                  *         "message_ts": "2026-03-14T09:30:00Z",
                  *         "action": "on-search",
                  *         "status": "rjct",
-                 *         "status_reason_message": "this call needs the scope persons:write",
+                 *         "status_reason_message": "this sender may not search this registry",
                  *         "total_count": 1,
                  *         "completed_count": 0,
                  *         "sender_id": "hearth.example.org",
@@ -9023,7 +9019,7 @@ export interface components {
                  *         "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                  *         "error": {
                  *           "code": "err.request.forbidden",
-                 *           "message": "this call needs the scope persons:write"
+                 *           "message": "this sender may not search this registry"
                  *         }
                  *       }
                  *     }
@@ -9045,7 +9041,6 @@ export interface components {
                  *       "detail": "an internal error occurred; quote the correlation_id",
                  *       "code": "ERR_SYS_INTERNAL",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.service.unavailable",
@@ -9093,7 +9088,6 @@ export interface components {
                  *       "detail": "request body is larger than the server accepts",
                  *       "code": "ERR_PAYLOAD_TOO_LARGE",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.bad",
@@ -9143,7 +9137,6 @@ export interface components {
                  *       "detail": "too many requests; retry after 12 s",
                  *       "code": "ERR_RATE_LIMITED",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.too_many_requests",
@@ -9188,14 +9181,13 @@ export interface components {
                  *       "type": "urn:hearth:problem:err_auth_invalid",
                  *       "title": "Unauthorized",
                  *       "status": 401,
-                 *       "detail": "authentication is required",
+                 *       "detail": "a bearer token is required",
                  *       "code": "ERR_AUTH_INVALID",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.unauthorized",
-                 *           "message": "authentication is required"
+                 *           "message": "a bearer token is required"
                  *         }
                  *       ],
                  *       "header": {
@@ -9204,7 +9196,7 @@ export interface components {
                  *         "message_ts": "2026-03-14T09:30:00Z",
                  *         "action": "on-search",
                  *         "status": "rjct",
-                 *         "status_reason_message": "authentication is required",
+                 *         "status_reason_message": "a bearer token is required",
                  *         "total_count": 1,
                  *         "completed_count": 0,
                  *         "sender_id": "hearth.example.org",
@@ -9217,7 +9209,7 @@ export interface components {
                  *         "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                  *         "error": {
                  *           "code": "err.request.unauthorized",
-                 *           "message": "authentication is required"
+                 *           "message": "a bearer token is required"
                  *         }
                  *       }
                  *     }
@@ -9239,7 +9231,6 @@ export interface components {
                  *       "detail": "unsupported Content-Type for this route",
                  *       "code": "ERR_UNSUPPORTED_MEDIA_TYPE",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.bad",
@@ -9284,14 +9275,13 @@ export interface components {
                  *       "type": "urn:hearth:problem:err_val_missing_field",
                  *       "title": "Unprocessable Entity",
                  *       "status": 422,
-                 *       "detail": "given_name: is required",
+                 *       "detail": "header.action: must be search",
                  *       "code": "ERR_VAL_MISSING_FIELD",
                  *       "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
-                 *       "instance": "/dci/registry/search",
                  *       "errors": [
                  *         {
                  *           "code": "err.request.bad",
-                 *           "message": "given_name: is required"
+                 *           "message": "header.action: must be search"
                  *         }
                  *       ],
                  *       "header": {
@@ -9300,7 +9290,7 @@ export interface components {
                  *         "message_ts": "2026-03-14T09:30:00Z",
                  *         "action": "on-search",
                  *         "status": "rjct",
-                 *         "status_reason_message": "given_name: is required",
+                 *         "status_reason_message": "header.action: must be search",
                  *         "total_count": 1,
                  *         "completed_count": 0,
                  *         "sender_id": "hearth.example.org",
@@ -9313,7 +9303,7 @@ export interface components {
                  *         "correlation_id": "0192f0c4-7b1e-7c3a-9d2e-5a1b2c3d4e5f",
                  *         "error": {
                  *           "code": "err.request.bad",
-                 *           "message": "given_name: is required"
+                 *           "message": "header.action: must be search"
                  *         }
                  *       }
                  *     }

@@ -357,27 +357,38 @@ function g2pErrorExample(status: number): Json {
   };
 }
 
-const DCI_BY_STATUS: Record<number, string> = {
-  401: 'err.request.unauthorized',
-  403: 'err.request.forbidden',
-  404: 'err.request.not_found',
-  429: 'err.request.too_many_requests',
-  500: 'err.service.unavailable',
+/** The DCI face's own refusals by status: its error code and what the message says. */
+const DCI_BY_STATUS: Record<number, [string, string]> = {
+  400: ['err.request.bad', 'message.search_request[0].search_criteria: is required'],
+  401: ['err.request.unauthorized', 'a bearer token is required'],
+  403: ['err.request.forbidden', 'this sender may not search this registry'],
+  404: ['err.request.not_found', 'no transaction with this correlation_id'],
+  409: ['err.request.bad', 'header.message_id: this message was already received'],
+  413: ['err.request.bad', 'request body is larger than the server accepts'],
+  415: ['err.request.bad', 'unsupported Content-Type for this route'],
+  422: ['err.request.bad', 'header.action: must be search'],
+  429: ['err.request.too_many_requests', 'too many requests; retry after 12 s'],
+  500: ['err.service.unavailable', 'an internal error occurred; quote the correlation_id'],
 };
 
 function dciErrorExample(status: number): Json {
-  const problem = problemExample(status, '/dci/registry/search');
-  const code = DCI_BY_STATUS[status] ?? 'err.request.bad';
+  const { type, title, code: problemCode, correlation_id } = problemExample(status, '/dci/registry/search');
+  const [code, message] = DCI_BY_STATUS[status] ?? DCI_BY_STATUS[400];
   return {
-    ...problem,
-    errors: [{ code, message: problem.detail }],
+    type,
+    title,
+    status,
+    detail: message,
+    code: problemCode,
+    correlation_id,
+    errors: [{ code, message }],
     header: {
       version: '1.0.0',
       message_id: '0192f0c4-8a2f-7d4b-8e3f-6b2c3d4e5f60',
       message_ts: '2026-03-14T09:30:00Z',
       action: 'on-search',
       status: 'rjct',
-      status_reason_message: problem.detail,
+      status_reason_message: message,
       total_count: 1,
       completed_count: 0,
       sender_id: 'hearth.example.org',
@@ -387,8 +398,8 @@ function dciErrorExample(status: number): Json {
     message: {
       ack_status: 'ERR',
       timestamp: '2026-03-14T09:30:00Z',
-      correlation_id: problem.correlation_id,
-      error: { code, message: problem.detail },
+      correlation_id,
+      error: { code, message },
     },
   };
 }
