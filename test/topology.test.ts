@@ -188,9 +188,18 @@ describe.skipIf(!enabled)('topology: primary + standby, PgBouncer, two API proce
   }
 
   it('a token issued by one API process is accepted by the other (one issuer)', async () => {
-    expect((await api(api2, 'GET', '/api/v1/tenants', root)).status).toBe(200);
+    // A key one process created at its start verifies on the other within a second.
+    await until(
+      'api2 to accept a token of api1',
+      async () => (await api(api2, 'GET', '/api/v1/tenants', root)).status === 200,
+      1500,
+    );
     const fromApi2 = await tokenAt(api2, ROOT.id, ROOT.secret);
-    expect((await api(api1, 'GET', '/api/v1/tenants', fromApi2)).status).toBe(200);
+    await until(
+      'api1 to accept a token of api2',
+      async () => (await api(api1, 'GET', '/api/v1/tenants', fromApi2)).status === 200,
+      1500,
+    );
   });
 
   it('a key rotation on one process is used by the other; its tokens verify everywhere', async () => {

@@ -101,11 +101,14 @@ export class KeyStore {
     return this.signingKey();
   }
 
-  /** The verification key for a kid; an unknown kid triggers at most one reload per 5 s. */
+  /**
+   * The verification key for a kid; an unknown kid triggers at most one reload per second, so a
+   * key another process created (at its start, or by rotation) verifies here within a second.
+   */
   async verifyKey(kid: string): Promise<VerifyKey | null> {
     const known = this.keys.get(kid);
     if (known) return known.verifyKey;
-    if (Date.now() - this.lastReload < 5000) return null;
+    if (Date.now() - this.lastReload < 1000) return null;
     await this.reload();
     return this.keys.get(kid)?.verifyKey ?? null;
   }
