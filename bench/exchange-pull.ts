@@ -7,12 +7,11 @@
 // nothing), persons are seeded with bulk SQL, the integration and its contract go through the API.
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
-import { openPglite, openPostgres } from '../src/db/open.js';
+import { api, openBenchDb, token } from './http-kit.js';
 
 const { values: args } = parseArgs({
   options: { persons: { type: 'string', default: '100000' }, pages: { type: 'string', default: '1' } },
@@ -21,48 +20,7 @@ const N = Number(args.persons);
 const PAGES = Math.max(1, Number(args.pages));
 const ROOT = { id: 'bench-root', secret: 'bench-root-secret-0123456789' };
 
-async function openDb(): Promise<{ db: Database; url: string | null }> {
-  const admin = process.env.BENCH_DATABASE_URL;
-  if (!admin) return { db: await openPglite('memory://'), url: null };
-  const name = 'hearth_bench_exchange';
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { db: await openPostgres(u.toString(), 10), url: u.toString() };
-}
-
-async function api<T = Record<string, string>>(
-  base: string,
-  token: string | null,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function token(base: string, id: string, secret: string): Promise<string> {
-  const t = await api(base, null, 'POST', '/oauth/token', {
-    grant_type: 'client_credentials',
-    client_id: id,
-    client_secret: secret,
-  });
-  return t.access_token as string;
-}
+const openDb = () => openBenchDb('hearth_bench_exchange');
 
 /** Persons with one identity, one phone and an active HEALTH consent each, 10,000 per statement. */
 async function seed(db: Database, tenantId: string, verticalId: string): Promise<void> {

@@ -8,12 +8,11 @@
 // each endpoint is called sequentially --runs times by the tenant's admin after one warm-up call.
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
-import { openPglite, openPostgres } from '../src/db/open.js';
+import { api, openBenchDb, token } from './http-kit.js';
 
 const { values: args } = parseArgs({
   options: { persons: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '30' } },
@@ -23,48 +22,7 @@ const RUNS = Math.max(1, Number(args.runs));
 const ROOT = { id: 'bench-root', secret: 'bench-root-secret-0123456789' };
 const ENDPOINTS = ['persons', 'households', 'consents', 'imports', 'integrations'];
 
-async function openDb(): Promise<{ db: Database; url: string | null }> {
-  const admin = process.env.BENCH_DATABASE_URL;
-  if (!admin) return { db: await openPglite('memory://'), url: null };
-  const name = 'hearth_bench_stats';
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { db: await openPostgres(u.toString(), 10), url: u.toString() };
-}
-
-async function api<T = Record<string, string>>(
-  base: string,
-  token: string | null,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function token(base: string, id: string, secret: string): Promise<string> {
-  const t = await api(base, null, 'POST', '/oauth/token', {
-    grant_type: 'client_credentials',
-    client_id: id,
-    client_secret: secret,
-  });
-  return t.access_token as string;
-}
+const openDb = () => openBenchDb('hearth_bench_stats');
 
 /** A tenant, its admin's token and its HEALTH vertical. */
 async function tenant(base: string, root: string, code: string) {
