@@ -18,14 +18,17 @@ const { values: args } = parseArgs({
   },
 });
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = 'hearth_bench';
+// BENCH_DB_NAME and BENCH_PORT (Hearth; the baseline takes the next port) let two people measure
+// on one machine without dropping each other's database or taking each other's ports.
+const dbName = process.env.BENCH_DB_NAME ?? 'hearth_bench';
+if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) throw new Error(`BENCH_DB_NAME: not a plain identifier: ${dbName}`);
 const benchUrl = (() => {
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
   return u.toString();
 })();
-const HEARTH_PORT = 18180;
-const BASELINE_PORT = 18181;
+const HEARTH_PORT = Number(process.env.BENCH_PORT ?? 18180);
+const BASELINE_PORT = HEARTH_PORT + 1;
 
 async function recreateDatabase(): Promise<void> {
   const c = new pg.Client({ connectionString: adminUrl });
