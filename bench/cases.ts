@@ -78,8 +78,16 @@ export async function ensureTenant(ctx: BenchContext): Promise<void> {
     { name: 'admin', tenant_id: tenantId, roles: ['tenant_admin'] },
     root,
   );
+  // A second admin verifies what the first registers: separation of duties refuses self-verification.
+  const verifier = await post(
+    ctx,
+    '/api/v1/clients',
+    { name: 'verifier', tenant_id: tenantId, roles: ['tenant_admin'] },
+    root,
+  );
   ctx.state.tenant_id = tenantId;
   ctx.state.admin_token = await token(ctx, admin.client_id as string, admin.client_secret as string);
+  ctx.state.verifier_token = await token(ctx, verifier.client_id as string, verifier.client_secret as string);
   ctx.auth = { authorization: `Bearer ${ctx.state.admin_token}` };
 }
 

@@ -32,7 +32,7 @@ async function ensureConsentRead(ctx: BenchContext): Promise<void> {
     admin,
   );
   const id = person.person_id as string;
-  await post(ctx, `/api/v1/persons/${id}/verify`, {}, admin);
+  await post(ctx, `/api/v1/persons/${id}/verify`, {}, ctx.state.verifier_token);
   const verticals = await fetch(`${ctx.hearthUrl}/api/v1/verticals`, {
     headers: { authorization: `Bearer ${admin}` },
   });

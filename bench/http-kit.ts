@@ -3,9 +3,14 @@ import pg from 'pg';
 import type { Database } from '../src/db/database.js';
 import { openPglite, openPostgres } from '../src/db/open.js';
 
-/** An in-memory PGlite, or a fresh database `name` on BENCH_DATABASE_URL's server. */
-export async function openBenchDb(name: string): Promise<{ db: Database; url: string | null }> {
+/**
+ * An in-memory PGlite, or a fresh database `name` on BENCH_DATABASE_URL's server (BENCH_DB_NAME
+ * overrides the name, so that people measuring on one server do not drop each other's database).
+ */
+export async function openBenchDb(defaultName: string): Promise<{ db: Database; url: string | null }> {
   const admin = process.env.BENCH_DATABASE_URL;
+  const name = process.env.BENCH_DB_NAME ?? defaultName;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_DB_NAME: not a plain identifier: ${name}`);
   if (!admin) return { db: await openPglite('memory://'), url: null };
   const c = new pg.Client({ connectionString: admin });
   await c.connect();

@@ -38,7 +38,7 @@ async function ensurePerson(ctx: BenchContext): Promise<void> {
     token,
   );
   const personId = person.person_id as string;
-  await post(ctx, `/api/v1/persons/${personId}/verify`, {}, token);
+  await post(ctx, `/api/v1/persons/${personId}/verify`, {}, ctx.state.verifier_token);
   const verticals = await fetch(`${ctx.hearthUrl}/api/v1/verticals`, { headers: ctx.auth });
   const health = ((await verticals.json()) as { data: { vertical_id: string; code: string }[] }).data.find(
     (v) => v.code === 'HEALTH',
