@@ -10,16 +10,18 @@ import { personsCsv } from '../../src/imports/synthetic.js';
 
 const n = Number(process.argv[2] ?? 20000);
 const url = process.argv[3];
+// Our own database, never another run's: BENCH_DB_NAME, or one named after this process.
+const dbName = process.env.BENCH_DB_NAME ?? `hearth_profile_${process.pid}`;
 let db: Database;
 if (url) {
   const pg = await import('pg');
   const admin = new pg.default.Client({ connectionString: url });
   await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS hearth_profile WITH (FORCE)');
-  await admin.query('CREATE DATABASE hearth_profile');
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const u = new URL(url);
-  u.pathname = '/hearth_profile';
+  u.pathname = `/${dbName}`;
   db = await openPostgres(u.toString(), 4);
 } else db = await openPglite('memory://');
 await migrate(db);

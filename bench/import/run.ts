@@ -29,7 +29,9 @@ const { values: args, positionals } = parseArgs({
 const N = Number((positionals[0] ?? '1000000').replaceAll('_', ''));
 if (!Number.isInteger(N) || N < 1) throw new Error('N must be a positive whole number');
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const PORT = 18190;
+const PORT = Number(process.env.BENCH_PORT ?? 18190);
+// Our own database, never another bench's: BENCH_DB_NAME, or one named after this process (dropped at the end).
+const DB_NAME = process.env.BENCH_DB_NAME ?? `hearth_bench_import_${process.pid}`;
 const ROOT = { id: 'bench-root', secret: 'bench-root-secret-0123456789' };
 
 interface Result {
@@ -55,6 +57,13 @@ async function recreate(name: string): Promise<string> {
   await c.query(`CREATE DATABASE ${name}`);
   await c.end();
   return dbUrl(name);
+}
+
+async function drop(name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await c.end();
 }
 
 function hearthCommand(): string[] {
@@ -260,11 +269,15 @@ async function rawCopyPglite(file: string): Promise<number> {
 }
 
 async function benchPostgres(file: string): Promise<Result> {
-  const url = await recreate('hearth_bench_import');
-  const rawSeconds = await rawCopyPostgres(url, file);
-  process.stderr.write(`postgres raw COPY: ${rawSeconds.toFixed(1)} s\n`);
-  const h = await hearthImport('postgres', { DATABASE_URL: url, HEARTH_DB_POOL_SIZE: '10' }, file);
-  return { engine: 'PostgreSQL', rawSeconds, ...h };
+  const url = await recreate(DB_NAME);
+  try {
+    const rawSeconds = await rawCopyPostgres(url, file);
+    process.stderr.write(`postgres raw COPY: ${rawSeconds.toFixed(1)} s\n`);
+    const h = await hearthImport('postgres', { DATABASE_URL: url, HEARTH_DB_POOL_SIZE: '10' }, file);
+    return { engine: 'PostgreSQL', rawSeconds, ...h };
+  } finally {
+    if (!process.env.BENCH_DB_NAME) await drop(DB_NAME);
+  }
 }
 
 async function benchPglite(file: string): Promise<Result> {

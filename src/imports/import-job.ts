@@ -109,7 +109,9 @@ export function createImportJob(deps: ImportJobDeps) {
       const chunk = await next!;
       next = seq + 1 < imp.chunk_count ? prepare(seq + 1) : null;
       next?.catch(() => {}); // a failure surfaces when that chunk is awaited
-      await inTenant(tenantId, async (tx) => {
+      // A system transaction: staging COPYs straight into the staging tables (see staging.ts);
+      // every statement of it names the run's tenant explicitly.
+      await db.transaction(async (tx) => {
         await tx.exec('SET LOCAL synchronous_commit = off');
         await stageRows(tx, tenantId, imp.id, chunk.staged);
         await stageErrors(tx, tenantId, imp.id, chunk.errors);

@@ -1,14 +1,16 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Tx } from '../db/database.js';
+import { assertUuid, type Tx } from '../db/database.js';
 import type { RowError, StagedRow } from './validate-row.js';
 
 /**
- * Writes validated rows into the staging tables. PostgreSQL: COPY … FROM STDIN (pg-copy-streams)
- * into a temporary table (COPY FROM refuses tables under row-level security), then one INSERT …
- * SELECT through the tenant policy. PGlite: INSERT … SELECT FROM unnest(…) of column arrays
- * (COPY FROM STDIN would kill the embedded engine).
+ * Writes validated rows into the staging tables with COPY straight into them, in a system
+ * transaction (the job's own, not the tenant's: COPY FROM refuses a table under row-level
+ * security, and the tables' owner is not subject to it). Every line carries the run's tenant and
+ * import id, set here from the run itself, never from the file. PostgreSQL: COPY … FROM STDIN
+ * (pg-copy-streams); PGlite: COPY … FROM '/dev/blob' (COPY FROM STDIN would kill the embedded
+ * engine).
  */
 
 const ROW_COLUMNS = [
@@ -68,11 +70,11 @@ function rowCells(r: StagedRow): Cell[] {
   ];
 }
 
-function identityCells(rows: StagedRow[]): Cell[][] {
-  const out: Cell[][] = [];
+function* identityCells(rows: StagedRow[]): Generator<Cell[]> {
   for (const r of rows) {
-    r.identities.forEach((i, ord) => {
-      out.push([
+    for (let ord = 0; ord < r.identities.length; ord++) {
+      const i = r.identities[ord];
+      yield [
         r.row,
         ord,
         i.identity_type,
@@ -82,10 +84,9 @@ function identityCells(rows: StagedRow[]): Cell[][] {
         i.status,
         i.description,
         r.identityFields[ord],
-      ]);
-    });
+      ];
+    }
   }
-  return out;
 }
 
 /** One line of COPY text format. */
@@ -105,74 +106,38 @@ export function copyLine(cells: readonly Cell[]): string {
   return `${line}\n`;
 }
 
-async function copyInto(tx: Tx, table: string, columns: readonly string[], lines: Cell[][]): Promise<void> {
-  if (tx.raw.kind !== 'postgres') throw new Error('COPY is only used on PostgreSQL');
-  const stream = tx.raw.client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  async function* text() {
-    let batch = '';
-    for (const cells of lines) {
-      batch += copyLine(cells);
-      if (batch.length > 256 * 1024) {
-        yield batch;
-        batch = '';
-      }
+/** The lines of one COPY, in parts of about 256 KiB (a chunk of rows never sits in one string). */
+function* copyText(prefix: string, lines: Iterable<Cell[]>): Generator<string> {
+  let batch = '';
+  for (const cells of lines) {
+    batch += prefix + copyLine(cells);
+    if (batch.length > 256 * 1024) {
+      yield batch;
+      batch = '';
     }
-    if (batch) yield batch;
   }
-  await pipeline(Readable.from(text()), stream);
+  if (batch) yield batch;
 }
 
-async function stagePostgres(tx: Tx, tenantId: string, importId: string, rows: StagedRow[]): Promise<void> {
-  // Same column types, no constraints (the tenant and import columns are added by the INSERT).
-  await tx.exec(
-    `CREATE TEMP TABLE import_rows_tmp ON COMMIT DROP AS
-       SELECT ${ROW_COLUMNS.join(', ')} FROM person_import_rows WITH NO DATA;
-     CREATE TEMP TABLE import_identities_tmp ON COMMIT DROP AS
-       SELECT ${IDENTITY_COLUMNS.join(', ')} FROM person_import_identities WITH NO DATA`,
-  );
-  await copyInto(tx, 'import_rows_tmp', ROW_COLUMNS, rows.map(rowCells));
-  const identities = identityCells(rows);
-  if (identities.length > 0) await copyInto(tx, 'import_identities_tmp', IDENTITY_COLUMNS, identities);
-  await tx.query(
-    `INSERT INTO person_import_rows (tenant_id, import_id, ${ROW_COLUMNS.join(', ')})
-     SELECT $1, $2, ${ROW_COLUMNS.join(', ')} FROM import_rows_tmp`,
-    [tenantId, importId],
-  );
-  if (identities.length > 0) {
-    await tx.query(
-      `INSERT INTO person_import_identities (tenant_id, import_id, ${IDENTITY_COLUMNS.join(', ')})
-       SELECT $1, $2, ${IDENTITY_COLUMNS.join(', ')} FROM import_identities_tmp`,
-      [tenantId, importId],
-    );
+async function copyInto(
+  tx: Tx,
+  table: string,
+  columns: readonly string[],
+  prefix: string,
+  lines: Iterable<Cell[]>,
+): Promise<void> {
+  const sql = `COPY ${table} (tenant_id, import_id, ${columns.join(', ')}) FROM`;
+  if (tx.raw.kind === 'postgres') {
+    await pipeline(Readable.from(copyText(prefix, lines)), tx.raw.client.query(copyFrom(`${sql} STDIN`)));
+  } else {
+    await tx.raw.tx.query(`${sql} '/dev/blob'`, [], { blob: new Blob([...copyText(prefix, lines)]) });
   }
-  await tx.exec('DROP TABLE import_rows_tmp; DROP TABLE import_identities_tmp');
 }
 
-const column = <T>(rows: Cell[][], i: number) => rows.map((r) => r[i]) as T[];
-
-async function stageArrays(tx: Tx, tenantId: string, importId: string, rows: StagedRow[]): Promise<void> {
-  const cells = rows.map(rowCells);
-  await tx.query(
-    `INSERT INTO person_import_rows (tenant_id, import_id, ${ROW_COLUMNS.join(', ')})
-     SELECT $1, $2, x.row_no, x.person_id, x.full_name, x.given_name, x.family_name, x.additional_name,
-            x.date_of_birth, x.birth_date_estimated, x.gender, x.birth_place, x.address::jsonb, x.geo_id,
-            x.household_id, x.relationship_type, x.extensions::jsonb, x.contacts::jsonb, x.fields::text[]
-       FROM unnest($3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[],
-                   $10::boolean[], $11::text[], $12::text[], $13::text[], $14::uuid[], $15::uuid[], $16::text[],
-                   $17::text[], $18::text[], $19::text[])
-         AS x(${ROW_COLUMNS.join(', ')})`,
-    [tenantId, importId, ...ROW_COLUMNS.map((_, i) => column(cells, i))],
-  );
-  const identities = identityCells(rows);
-  if (identities.length === 0) return;
-  await tx.query(
-    `INSERT INTO person_import_identities (tenant_id, import_id, ${IDENTITY_COLUMNS.join(', ')})
-     SELECT $1, $2, x.* FROM unnest($3::int[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::date[],
-                                    $9::text[], $10::text[], $11::text[]) AS x(${IDENTITY_COLUMNS.join(', ')})`,
-    [tenantId, importId, ...IDENTITY_COLUMNS.map((_, i) => column(identities, i))],
-  );
-}
-
+/**
+ * Stages the rows and their identities. `tx` must be a system transaction (tx.tenantId null):
+ * the tenant is written explicitly on every line.
+ */
 export async function stageRows(
   tx: Tx,
   tenantId: string,
@@ -180,8 +145,10 @@ export async function stageRows(
   rows: StagedRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  if (tx.raw.kind === 'postgres') await stagePostgres(tx, tenantId, importId, rows);
-  else await stageArrays(tx, tenantId, importId, rows);
+  if (tx.tenantId !== null) throw new Error('staging COPY runs in a system transaction');
+  const prefix = `${assertUuid(tenantId)}\t${assertUuid(importId)}\t`;
+  await copyInto(tx, 'person_import_rows', ROW_COLUMNS, prefix, rows.map(rowCells));
+  await copyInto(tx, 'person_import_identities', IDENTITY_COLUMNS, prefix, identityCells(rows));
 }
 
 /** Per-row errors (numbered within their row). */
