@@ -3,7 +3,38 @@ import type { Queryable } from '../db/database.js';
 /** What the consents of one person say for one caller right now. */
 export type ConsentState = 'active' | 'grace' | 'pending' | 'expired' | 'withdrawn' | 'rejected' | 'none';
 
+/** Best first: a person's state among several consents is the best one. */
 const RANK: ConsentState[] = ['active', 'grace', 'pending', 'expired', 'withdrawn', 'rejected', 'none'];
+
+/**
+ * The state one consent row (alias `c`) says now, as SQL. Active means status active and now
+ * inside [active_from, active_until); grace means expired but now before grace_until.
+ */
+export function consentStateSql(c: string): string {
+  return `CASE
+              WHEN ${c}.status = 'active' AND ${c}.active_from <= now() AND (${c}.active_until IS NULL OR ${c}.active_until > now()) THEN 'active'
+              WHEN ${c}.status = 'active' AND ${c}.active_until IS NOT NULL AND ${c}.active_until <= now()
+                   AND ${c}.grace_until IS NOT NULL AND ${c}.grace_until > now() THEN 'grace'
+              WHEN ${c}.status = 'expired' AND ${c}.grace_until IS NOT NULL AND ${c}.grace_until > now() THEN 'grace'
+              WHEN ${c}.status = 'active' AND ${c}.active_from > now() THEN 'pending'
+              WHEN ${c}.status = 'active' THEN 'expired'
+              ELSE ${c}.status
+            END`;
+}
+
+/**
+ * The rank (0 = best) of one consent row's state, as SQL: `min()` of it over a person's consents
+ * is the person's state, read back with stateOfRank. Lets a query that already reads a person's
+ * consents (a pull's eligibility) carry the decision's input without a second query.
+ */
+export function consentRankSql(c: string): string {
+  return `(array_position(ARRAY[${RANK.map((r) => `'${r}'`).join(', ')}]::text[], ${consentStateSql(c)}) - 1)`;
+}
+
+/** The state of a `min(consentRankSql)` (NULL: no consent among the verticals). */
+export function stateOfRank(rank: number | null): ConsentState {
+  return rank === null ? 'none' : (RANK[rank] ?? 'none');
+}
 
 /**
  * The best consent state of each person among the given verticals (null: any vertical of the
@@ -19,16 +50,7 @@ export async function consentStates(
   const out = new Map<string, ConsentState>();
   if (personIds.length === 0) return out;
   const { rows } = await q.query<{ person_id: string; state: ConsentState }>(
-    `SELECT person_id,
-            CASE
-              WHEN status = 'active' AND active_from <= now() AND (active_until IS NULL OR active_until > now()) THEN 'active'
-              WHEN status = 'active' AND active_until IS NOT NULL AND active_until <= now()
-                   AND grace_until IS NOT NULL AND grace_until > now() THEN 'grace'
-              WHEN status = 'expired' AND grace_until IS NOT NULL AND grace_until > now() THEN 'grace'
-              WHEN status = 'active' AND active_from > now() THEN 'pending'
-              WHEN status = 'active' THEN 'expired'
-              ELSE status
-            END AS state
+    `SELECT person_id, ${consentStateSql('consents')} AS state
        FROM consents
       WHERE tenant_id = $1 AND person_id = ANY($2::uuid[]) AND ($3::uuid[] IS NULL OR vertical_id = ANY($3::uuid[]))`,
     [tenantId, personIds, verticalIds],

@@ -105,6 +105,27 @@ export function decide(
   return audit ? { ...d, audit } : d;
 }
 
+/**
+ * decide() for persons whose consent state among `reader.verticals` was read with them (a pull's
+ * one query per chunk, stateOfRank): every person is decided, and persons in the same state share
+ * one decision object instead of one per person.
+ */
+export function decider(
+  reader: Reader,
+  purpose: Purpose,
+  audit?: Actor['audit'],
+): (state: ConsentState) => PersonDecision {
+  const byState = new Map<ConsentState, PersonDecision>();
+  return (state) => {
+    let d = byState.get(state);
+    if (!d) {
+      d = decide(reader, state, purpose, audit);
+      byState.set(state, d);
+    }
+    return d;
+  };
+}
+
 /** Decisions on persons for the actor: consent among its verticals, or any vertical when unrestricted. */
 export async function decideMany(
   q: Queryable,

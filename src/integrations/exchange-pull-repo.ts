@@ -1,3 +1,4 @@
+import { consentRankSql } from '../access/consent-state.js';
 import type { Queryable } from '../db/database.js';
 import { NIL_UUID } from '../lib/ids.js';
 import { PERSON_SELECT, type PersonRow } from '../registry/person-repo.js';
@@ -22,58 +23,100 @@ export interface Eligibility {
 const ACTIVE_CONSENT = `c.tenant_id = p.tenant_id AND c.person_id = p.id AND c.status = 'active'
   AND c.active_from <= now() AND (c.active_until IS NULL OR c.active_until > now())`;
 
+/** "Active now" of one consent row `c` (its person is already fixed by the lateral join below). */
+const ACTIVE_NOW = `(c.status = 'active' AND c.active_from <= now() AND (c.active_until IS NULL OR c.active_until > now()))`;
+
 /**
- * The WHERE clause for persons `p`; parameters $1…$6 are those of eligibilityParams. The consent
- * subqueries carry `OFFSET 0` so the planner keeps them as per-row probes of consents_person
- * instead of joining or hashing the tenant's whole consents table for every chunk: a page then
- * costs what it returns, not what precedes it.
+ * Persons `p` joined to what their consents say, in one pass over each person's consents (one
+ * probe of consents_person per person, not one per condition): `k.required_met` counts the
+ * required verticals ($2) holding an active consent, `k.any_met` says whether one of $3 (NULL:
+ * any) does, and with `stateOf` given (the placeholder of the reader's verticals) `k.state_rank`
+ * is the person's consent state among them (consent-state.ts), the input of the access decision.
+ * The lateral subquery is evaluated per person row, so a page costs what it returns, not what
+ * precedes it, and there is no separate consent query per chunk.
  */
+function consentedFrom(stateOf: string | null): string {
+  const state = stateOf
+    ? `, min(${consentRankSql('c')}) FILTER (WHERE ${stateOf}::uuid[] IS NULL OR c.vertical_id = ANY (${stateOf}::uuid[])) AS state_rank`
+    : '';
+  return `persons p CROSS JOIN LATERAL (
+      SELECT count(DISTINCT c.vertical_id) FILTER (WHERE ${ACTIVE_NOW} AND c.vertical_id = ANY ($2::uuid[])) AS required_met,
+             coalesce(bool_or(${ACTIVE_NOW} AND ($3::uuid[] IS NULL OR c.vertical_id = ANY ($3::uuid[]))), false) AS any_met
+             ${state}
+        FROM consents c WHERE c.tenant_id = p.tenant_id AND c.person_id = p.id) k`;
+}
+
+/** The WHERE clause for persons `p` joined by consentedFrom; parameters $1…$6 are those of eligibilityParams. */
 const ELIGIBLE = `p.tenant_id = $1 AND p.status = 'active'
   AND ($4::timestamptz IS NULL OR p.updated_at >= $4)
   AND ($5::text IS NULL OR p.verification_status = $5)
   AND ($6::uuid IS NULL OR COALESCE(p.geo_id,
         (SELECT h.geo_id FROM households h WHERE h.tenant_id = p.tenant_id AND h.id = p.household_id))
       IN (SELECT g.id FROM geo_areas g WHERE g.tenant_id = $1 AND g.path @> ARRAY[$6::uuid]))
-  AND NOT EXISTS (SELECT 1 FROM unnest($2::uuid[]) AS r(vertical_id)
-                   WHERE NOT EXISTS (SELECT 1 FROM consents c WHERE ${ACTIVE_CONSENT} AND c.vertical_id = r.vertical_id
-                                     OFFSET 0))
-  AND EXISTS (SELECT 1 FROM consents c WHERE ${ACTIVE_CONSENT} AND ($3::uuid[] IS NULL OR c.vertical_id = ANY ($3::uuid[]))
-              OFFSET 0)`;
+  AND k.required_met = cardinality($2::uuid[]) AND k.any_met`;
 
 function eligibilityParams(e: Eligibility): unknown[] {
-  return [e.tenantId, e.requiredVerticalIds, e.anyVerticalIds, e.updatedSince, e.verificationStatus, e.geoId];
+  // Distinct: the count of required verticals met is compared with the list's length.
+  return [
+    e.tenantId,
+    [...new Set(e.requiredVerticalIds)],
+    e.anyVerticalIds,
+    e.updatedSince,
+    e.verificationStatus,
+    e.geoId,
+  ];
 }
 
 /**
- * The last person id of the page that starts after `afterId` and holds `limit` persons, and
- * whether more follow. Read before the page streams, so its cursor can go in a header.
+ * Where the page that starts after `afterId` and holds `limit` persons ends (its last id, and
+ * whether more follow), and the id ending every `every`-th person of it: the page's chunks,
+ * known before the page streams (its cursor goes in a header, and its chunks can be read side
+ * by side). One pass over the page's persons; at most limit / every + 2 rows come back.
  */
-export async function pageEnd(
+export async function pagePlan(
   q: Queryable,
   e: Eligibility,
   afterId: string | null,
   limit: number,
-): Promise<{ lastId: string | null; more: boolean }> {
-  const { rows } = await q.query<{ id: string }>(
-    `SELECT p.id FROM persons p WHERE ${ELIGIBLE} AND p.id > $7 ORDER BY p.id OFFSET $8 LIMIT 2`,
-    [...eligibilityParams(e), afterId ?? NIL_UUID, limit - 1],
+  every: number,
+): Promise<{ lastId: string | null; more: boolean; bounds: string[] }> {
+  const { rows } = await q.query<{ id: string; rn: string }>(
+    `SELECT id, rn FROM (
+       SELECT p.id, row_number() OVER (ORDER BY p.id) AS rn
+         FROM ${consentedFrom(null)} WHERE ${ELIGIBLE} AND p.id > $7 ORDER BY p.id LIMIT $8::int + 1) x
+      WHERE rn % $9 = 0 OR rn >= $8 ORDER BY rn`,
+    [...eligibilityParams(e), afterId ?? NIL_UUID, limit, every],
   );
-  if (rows.length === 0) return { lastId: null, more: false };
-  return { lastId: rows[0].id, more: rows.length === 2 };
+  const last = rows.find((r) => Number(r.rn) === limit);
+  const more = rows.some((r) => Number(r.rn) === limit + 1);
+  const bounds = rows.filter((r) => Number(r.rn) <= limit).map((r) => r.id);
+  return { lastId: last?.id ?? null, more, bounds };
 }
 
-/** The next chunk of eligible persons after `afterId`, up to `untilId` when set, in id order. */
+/** An eligible person with the rank of its consent state among the reader's verticals (stateOfRank). */
+export type EligibleRow = PersonRow & { state_rank: number | null };
+
+/** PERSON_SELECT's select list (this query joins persons to their consents itself). */
+const PERSON_COLUMNS = PERSON_SELECT.slice(0, PERSON_SELECT.lastIndexOf('FROM persons p'));
+
+/**
+ * The next chunk of eligible persons after `afterId`, up to `untilId` when set, in id order,
+ * each with the rank of its consent state among `readerVerticals` (null: any vertical).
+ */
 export async function eligibleChunk(
   q: Queryable,
   e: Eligibility,
   afterId: string | null,
   untilId: string | null,
   size: number,
-): Promise<PersonRow[]> {
-  const { rows } = await q.query<PersonRow>(
-    `${PERSON_SELECT} WHERE ${ELIGIBLE} AND p.id > $7 AND ($8::uuid IS NULL OR p.id <= $8)
+  readerVerticals: readonly string[] | null,
+): Promise<EligibleRow[]> {
+  const { rows } = await q.query<EligibleRow>(
+    `${PERSON_COLUMNS}, k.state_rank
+       FROM ${consentedFrom('$10')}
+      WHERE ${ELIGIBLE} AND p.id > $7 AND ($8::uuid IS NULL OR p.id <= $8)
       ORDER BY p.id LIMIT $9`,
-    [...eligibilityParams(e), afterId ?? NIL_UUID, untilId, size],
+    [...eligibilityParams(e), afterId ?? NIL_UUID, untilId, size, readerVerticals],
   );
   return rows;
 }

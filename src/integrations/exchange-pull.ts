@@ -1,4 +1,6 @@
-import { decideMany } from '../access/person-access.js';
+import { type ConsentState, stateOfRank } from '../access/consent-state.js';
+import { decideMany, decider, type PersonDecision } from '../access/person-access.js';
+import { readerOf } from '../access/reader.js';
 import { recordAudit } from '../audit/audit.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import type { Actor } from '../auth/principal.js';
@@ -41,9 +43,10 @@ import {
   activeMeetingRequirements,
   activeRelationshipsOf,
   type Eligibility,
+  type EligibleRow,
   eligibleChunk,
   openMembershipsOf,
-  pageEnd,
+  pagePlan,
 } from './exchange-pull-repo.js';
 import * as xrepo from './exchange-repo.js';
 import {
@@ -59,7 +62,10 @@ import { assertIntegrationCanExchange } from './lifecycle.js';
 import type * as repo from './repo.js';
 
 /** Persons read per database round trip while a pull streams (one short transaction each). */
-const CHUNK = 500;
+const CHUNK = 2000;
+
+/** Chunks of a streamed pull read at once (each on its own connection) while one is rendered. */
+const READ_AHEAD = 2;
 
 /** The job that writes a file pull's output. */
 export const PULL_FILE_JOB = xrepo.PULL_FILE_JOB_KIND;
@@ -132,6 +138,8 @@ interface Started {
   eligibility: Eligibility;
   lastId: string | null;
   nextCursor: string | null;
+  /** The last id of each full chunk of the page (pagePlan); null when the page is not bounded. */
+  bounds: string[] | null;
 }
 
 function filtersOf(q: PullQuery): PullFilters {
@@ -145,37 +153,50 @@ function filtersOf(q: PullQuery): PullFilters {
 
 export function createPullService(db: Database, deps: PullDeps) {
   const sliceBytes = deps.outputSliceBytes ?? OUTPUT_SLICE_BYTES;
-  /** One chunk of persons, decided, masked and projected, in one transaction. */
+  /**
+   * One chunk of persons, decided (each on the consent state its row carries, read by the same
+   * query: eligibleChunk), masked and projected. `tx` is needed only when the contract names
+   * household or link fields, which read more rows (and decide on those persons too).
+   */
   async function chunkOf(
-    tx: Tx,
+    tx: Tx | null,
     actor: Actor,
     tenantId: string,
-    rows: PersonRow[],
+    rows: EligibleRow[],
     contract: ContractRow,
+    decideRow: (state: ConsentState) => PersonDecision,
   ): Promise<{ records: Record<string, unknown>[]; ids: string[] }> {
-    const decisions = await decideMany(
-      tx,
-      actor,
-      tenantId,
-      rows.map((r) => r.id),
-      'export',
-    );
-    const visible = rows.filter((r) => decisions.get(r.id)?.visible);
-    const households = contract.field_list.some(isHouseholdField)
-      ? await householdsOf(tx, actor, tenantId, visible)
-      : new Map<string, HouseholdPart>();
-    const links = contract.field_list.some(isLinkField)
-      ? await linksOf(tx, actor, tenantId, visible, contract)
-      : new Map<string, Omit<LinksPart, 'hidden'>>();
-    const records = visible.map((r) => {
-      const decision = decisions.get(r.id)!;
+    const records: Record<string, unknown>[] = [];
+    const ids: string[] = [];
+    const visible: EligibleRow[] = [];
+    const decisions: PersonDecision[] = [];
+    for (const r of rows) {
+      const d = decideRow(stateOfRank(r.state_rank));
+      if (!d.visible) continue;
+      visible.push(r);
+      decisions.push(d);
+    }
+    const needsTx = contract.field_list.some((f) => isHouseholdField(f) || isLinkField(f));
+    if (needsTx && !tx) throw new Error('chunkOf: household and link fields are read in a transaction');
+    const households =
+      tx && contract.field_list.some(isHouseholdField)
+        ? await householdsOf(tx, actor, tenantId, visible)
+        : new Map<string, HouseholdPart>();
+    const links =
+      tx && contract.field_list.some(isLinkField)
+        ? await linksOf(tx, actor, tenantId, visible, contract)
+        : new Map<string, Omit<LinksPart, 'hidden'>>();
+    for (let i = 0; i < visible.length; i++) {
+      const r = visible[i];
+      const decision = decisions[i];
       const view = personView(r, decision);
       const household = r.household_id ? (households.get(r.household_id) ?? null) : null;
       const own = links.get(r.id) ?? { memberships: [], relationships: [] };
       const hidden = LINK_FIELDS.filter((f) => !linkShown(f, decision));
-      return projectPerson(view, contract.field_list, household, { ...own, hidden }).record;
-    });
-    return { records, ids: visible.map((r) => r.id) };
+      records.push(projectPerson(view, contract.field_list, household, { ...own, hidden }).record);
+      ids.push(r.id);
+    }
+    return { records, ids };
   }
 
   /**
@@ -285,11 +306,18 @@ export function createPullService(db: Database, deps: PullDeps) {
     return { contract, filters, eligibility: eligibilityOf(actor, tenantId, contract, filters) };
   }
 
-  /** Where a page ends (read first: its cursor is known before the page is produced). */
+  /**
+   * Where a page ends and where its chunks end (read first: its cursor is known before the page
+   * is produced, and its chunks can be read side by side).
+   */
   async function endOf(tx: Tx, e: Eligibility, afterId: string | null, limit: number) {
-    if (!Number.isFinite(limit)) return { lastId: null, nextCursor: null };
-    const end = await pageEnd(tx, e, afterId, limit);
-    return { lastId: end.lastId, nextCursor: end.more && end.lastId ? encodeCursor([end.lastId]) : null };
+    if (!Number.isFinite(limit)) return { lastId: null, nextCursor: null, bounds: null };
+    const plan = await pagePlan(tx, e, afterId, limit, CHUNK);
+    return {
+      lastId: plan.lastId,
+      nextCursor: plan.more && plan.lastId ? encodeCursor([plan.lastId]) : null,
+      bounds: plan.bounds,
+    };
   }
 
   async function start(
@@ -338,9 +366,27 @@ export function createPullService(db: Database, deps: PullDeps) {
     return format === 'xml' ? XML_CLOSE : '';
   }
 
+  /** The records of one chunk in the exchange's format (JSON without the separator before it). */
+  function render(
+    format: ExchangeFormat,
+    out: Record<string, unknown>[],
+    columns: readonly string[],
+  ): string {
+    if (format === 'json') return out.map((r) => JSON.stringify(r)).join(',');
+    if (format === 'csv') return csvLines(out.map((r) => csvRow(r, columns)));
+    return out.map(xmlRecord).join('');
+  }
+
   /**
    * The records of a page after `afterId` (at most `limit`, up to the page's last id), rendered
    * in the exchange's format, one database chunk at a time; `count.returned` says how many.
+   *
+   * A streamed pull whose contract names no household or link field reads its chunks (the id
+   * ranges pagePlan found) in short read transactions of their own, READ_AHEAD of them at once,
+   * and decides, masks and renders each outside: while one chunk is rendered and sent the next
+   * ones are being read, on as many connections. Otherwise (a file pull records what it output
+   * with the read; household and link fields read more rows and decide on those persons) each
+   * chunk is read, decided and projected in one transaction, one after the other.
    */
   async function* records(
     actor: Actor,
@@ -354,32 +400,71 @@ export function createPullService(db: Database, deps: PullDeps) {
   ): AsyncGenerator<string> {
     const format = s.row.format ?? 'json';
     const columns = csvColumns(s.contract.field_list);
+    const needsTx = s.contract.field_list.some((f) => isHouseholdField(f) || isLinkField(f));
+    let decideRow: ((state: ConsentState) => PersonDecision) | null = null;
+    const emit = (out: Record<string, unknown>[]): string | null => {
+      if (out.length === 0) return null;
+      const body = render(format, out, columns);
+      const first = count.returned === 0;
+      count.returned += out.length;
+      return format === 'json' && !first ? `,${body}` : body;
+    };
+
+    if (!track && !needsTx && s.bounds) {
+      // Chunk i holds the persons in (from[i], until[i]]; the last one ends at the page's end.
+      const from = [afterId, ...s.bounds];
+      const until: (string | null)[] = [...s.bounds, s.lastId];
+      if (s.lastId !== null && s.bounds[s.bounds.length - 1] === s.lastId) {
+        from.pop();
+        until.pop();
+      }
+      // The read-ahead runs under a scratch audit record: readTx resets the record it is given
+      // when it retries on the primary, and the masking facts of the chunk being rendered
+      // meanwhile go to the operation's own.
+      const scratch = { ...actor, audit: { recorded: false } };
+      const read = (i: number) =>
+        readTx(db, deps.reads, scratch, async (tx) => {
+          const reader = await readerOf(tx, actor, tenantId);
+          decideRow ??= decider(reader, 'export', actor.audit);
+          return eligibleChunk(tx, s.eligibility, from[i], until[i], limit, reader.verticals);
+        });
+      const pending: Promise<EligibleRow[]>[] = [];
+      let issued = 0;
+      try {
+        for (let i = 0; i < from.length && count.returned < limit; i++) {
+          while (issued < from.length && issued < i + READ_AHEAD) pending.push(read(issued++));
+          let rows = await pending.shift()!;
+          // Persons that became eligible after the plan was read do not make the page longer.
+          if (count.returned + rows.length > limit) rows = rows.slice(0, limit - count.returned);
+          const body = emit((await chunkOf(null, actor, tenantId, rows, s.contract, decideRow!)).records);
+          if (body !== null) yield body;
+        }
+      } finally {
+        // The consumer stopped early (or a read failed): outstanding reads settle quietly.
+        for (const p of pending) p.catch(() => undefined);
+      }
+      return;
+    }
+
     let after = afterId;
-    let read = 0;
-    while (read < limit) {
-      const size = Math.min(CHUNK, limit - read);
+    let done = 0;
+    while (done < limit) {
+      const size = Math.min(CHUNK, limit - done);
       // A streamed pull only reads here and may use a replica; a file pull records what it output
       // (track) in the same transaction, so it stays on the primary.
       const chunk = await readTx(db, track ? undefined : deps.reads, actor, async (tx) => {
-        const rows = await eligibleChunk(tx, s.eligibility, after, s.lastId, size);
+        const reader = await readerOf(tx, actor, tenantId);
+        decideRow ??= decider(reader, 'export', actor.audit);
+        const rows = await eligibleChunk(tx, s.eligibility, after, s.lastId, size, reader.verticals);
         if (rows.length === 0) return { n: 0, last: after, out: [] };
-        const { records: out, ids } = await chunkOf(tx, actor, tenantId, rows, s.contract);
+        const { records: out, ids } = await chunkOf(tx, actor, tenantId, rows, s.contract, decideRow);
         if (track) await track(tx, ids);
         return { n: rows.length, last: rows[rows.length - 1].id, out };
       });
-      read += chunk.n;
+      done += chunk.n;
       after = chunk.last;
-      if (chunk.out.length > 0) {
-        if (format === 'json') {
-          const body = chunk.out.map((r) => JSON.stringify(r)).join(',');
-          yield count.returned === 0 ? body : `,${body}`;
-        } else if (format === 'csv') {
-          yield csvLines(chunk.out.map((r) => csvRow(r, columns)));
-        } else {
-          yield chunk.out.map(xmlRecord).join('');
-        }
-        count.returned += chunk.out.length;
-      }
+      const body = emit(chunk.out);
+      if (body !== null) yield body;
       if (chunk.n < size || (s.lastId !== null && chunk.last === s.lastId)) break;
     }
   }

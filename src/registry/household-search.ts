@@ -1,4 +1,5 @@
-import { assertSearchable, decideMany, mayMatch } from '../access/person-access.js';
+import { consentRankSql, stateOfRank } from '../access/consent-state.js';
+import { assertSearchable, decider, mayMatch } from '../access/person-access.js';
 import { readerOf } from '../access/reader.js';
 import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
@@ -8,7 +9,7 @@ import { AppError } from '../http/errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import { isUuid } from '../lib/ids.js';
 import { assertGeoArea } from './geo.js';
-import { findHouseholds } from './household-repo.js';
+import type { HouseholdRow } from './household-repo.js';
 import type { HouseholdSearchQuery, HouseholdView } from './household-schemas.js';
 import { householdView } from './household-service.js';
 import { fillPage, type Key } from './paging.js';
@@ -16,12 +17,8 @@ import { likeLiteral, Params, radiusOf } from './person-search.js';
 
 type Hit = HouseholdView & { matched_fields: string[]; distance_km?: number; position_source?: string };
 
-interface Candidate {
-  id: string;
-  leader_id: string;
-  distance_m?: number;
-  src?: string;
-}
+/** A household found, with its leader's consent state rank (stateOfRank) read by the same statement. */
+type Candidate = HouseholdRow & { state_rank: number | null; distance_m?: number; src?: string };
 
 /**
  * Household search by area (descendants included), status and radius. A household is placed at
@@ -62,7 +59,15 @@ export function createHouseholdSearch(db: Database, reads?: ReadReplicas) {
         }
         let withClause = '';
         let from = 'households h';
-        let select = 'h.id, h.leader_id';
+        // The page, the household columns its view needs and each leader's consent state among
+        // the reader's verticals, in one statement: no consent query or read-back per page.
+        const verticals = p.add(reader.verticals ? [...reader.verticals] : null);
+        const household = `h.*, (SELECT count(*) FROM household_members m
+            WHERE m.tenant_id = h.tenant_id AND m.household_id = h.id AND m.ended_at IS NULL) AS member_count,
+          (SELECT min(${consentRankSql('c')}) FROM consents c
+            WHERE c.tenant_id = h.tenant_id AND c.person_id = h.leader_id
+              AND (${verticals}::uuid[] IS NULL OR c.vertical_id = ANY (${verticals}::uuid[]))) AS state_rank`;
+        let select = household;
         if (radius) {
           assertSearchable(reader, 'position');
           const args = `${p.add(radius.lat)}::float8, ${p.add(radius.lon)}::float8, ${p.add(radius.radiusKm * 1000)}::float8`;
@@ -73,7 +78,7 @@ export function createHouseholdSearch(db: Database, reads?: ReadReplicas) {
               SELECT h.id, ga.distance_m, 'geo_area_centroid' FROM geo_areas_within(${args}) ga
                 JOIN households h ON h.tenant_id = ${tenant} AND h.geo_id = ga.id AND h.geo_lat IS NULL)`;
           from = 'households h JOIN dist ON dist.id = h.id';
-          select = 'h.id, h.leader_id, dist.d AS distance_m, dist.src';
+          select = `${household}, dist.d AS distance_m, dist.src`;
           matched.push('position');
         }
         for (const f of matched) if (f !== 'position') assertSearchable(reader, `household.${f}`);
@@ -103,37 +108,23 @@ export function createHouseholdSearch(db: Database, reads?: ReadReplicas) {
           for (const r of rows) if (r.distance_m !== undefined) exact.set(r.id, r.distance_m);
           return rows;
         };
+        const decideLeader = decider(reader, 'search', actor.audit);
         const filter = async (rows: Candidate[]): Promise<Hit[]> => {
-          const decisions = await decideMany(
-            tx,
-            actor,
-            tenantId,
-            rows.map((r) => r.leader_id),
-            'search',
-          );
           // Household fields are matched as the reader sees `household.<field>` of the head.
           const fields = matched.map((f) => (f === 'position' ? f : `household.${f}`));
-          const keep = rows.filter((r) => mayMatch(decisions.get(r.leader_id), fields));
-          const byId = new Map(
-            (
-              await findHouseholds(
-                tx,
-                tenantId,
-                keep.map((r) => r.id),
-              )
-            ).map((h) => [h.id, h]),
-          );
-          return keep.map((r) => {
-            const hit: Hit = {
-              ...householdView(byId.get(r.id)!, decisions.get(r.leader_id)!),
-              matched_fields: matched,
-            };
-            if (r.distance_m !== undefined) {
-              hit.distance_km = Math.round(r.distance_m) / 1000;
-              hit.position_source = r.src;
+          const out: Hit[] = [];
+          for (const r of rows) {
+            const d = decideLeader(stateOfRank(r.state_rank));
+            if (!mayMatch(d, fields)) continue;
+            const { state_rank: _rank, distance_m, src, ...row } = r;
+            const hit: Hit = { ...householdView(row as HouseholdRow, d), matched_fields: matched };
+            if (distance_m !== undefined) {
+              hit.distance_km = Math.round(distance_m) / 1000;
+              hit.position_source = src;
             }
-            return hit;
-          });
+            out.push(hit);
+          }
+          return out;
         };
         const page = await fillPage(
           fetchChunk,

@@ -1,5 +1,4 @@
 import { type CsvError, parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import { AppError } from '../../http/errors.js';
 
 /**
@@ -25,10 +24,26 @@ export function cellOf(value: unknown): string {
   return neutralizeCell(text);
 }
 
-/** RFC 4180 lines (CRLF, quoted where needed) for rows of cells already made safe. */
+/** Characters that make RFC 4180 quote a cell. */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/**
+ * RFC 4180 lines (CRLF, quoted where needed) for rows of cells already made safe: a cell holding
+ * a quote, comma, CR or LF is quoted with its quotes doubled (what csv-stringify wrote with
+ * `record_delimiter: 'windows'`, byte for byte), the rest as they are. Written here because a
+ * pull renders every cell of every row through it: no per-row objects or option handling.
+ */
 export function csvLines(rows: readonly (readonly string[])[]): string {
-  if (rows.length === 0) return '';
-  return stringify(rows as string[][], { record_delimiter: 'windows', quote_record_delimiter: true });
+  let out = '';
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const cell = row[i];
+      if (i > 0) out += ',';
+      out += NEEDS_QUOTES.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+    }
+    out += '\r\n';
+  }
+  return out;
 }
 
 function malformed(message: string): AppError {
